@@ -1,0 +1,233 @@
+"""Wire answers -> typed results. Pure functions: every shape Cloudflare sends, one parser each."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import UnexpectedResponseError
+from .types import ChatResult, EmbeddingResult, ModelInfo, ToolCall, Usage
+
+
+def new_tool_call_id() -> str:
+    """Legacy models send tool calls without ids; frameworks need one to pair results."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return 0
+    return 0
+
+
+def unwrap_envelope(body: Any) -> Any:
+    """The ``result`` of a ``{result, success, errors, messages}`` envelope; other bodies as is."""
+    if isinstance(body, Mapping) and "result" in body and ("success" in body or "errors" in body):
+        return body["result"]
+    return body
+
+
+def parse_usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, Mapping):
+        return None
+    prompt = _int(raw.get("prompt_tokens", raw.get("input_tokens")))
+    completion = _int(raw.get("completion_tokens", raw.get("output_tokens")))
+    total = _int(raw.get("total_tokens")) or prompt + completion
+    details = raw.get("prompt_tokens_details")
+    cached = None
+    if isinstance(details, Mapping) and details.get("cached_tokens") is not None:
+        cached = _int(details.get("cached_tokens"))
+    return Usage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cached_tokens=cached
+    )
+
+
+def arguments_text(arguments: Any) -> str:
+    """Tool arguments as JSON text, whether the wire sent an object or a string."""
+    if isinstance(arguments, str):
+        return arguments
+    if arguments is None:
+        return ""
+    return json.dumps(arguments, ensure_ascii=False)
+
+
+def parse_tool_call(raw: Any) -> ToolCall:
+    """A tool call in the flat legacy form or the nested OpenAI form; arguments object or text."""
+    if not isinstance(raw, Mapping):
+        raise UnexpectedResponseError(f"A tool call is not an object: {raw!r}")
+    function = raw.get("function")
+    source = function if isinstance(function, Mapping) else raw
+    name = source.get("name")
+    if not isinstance(name, str) or not name:
+        raise UnexpectedResponseError(f"A tool call has no name: {dict(raw)!r}")
+    text = arguments_text(source.get("arguments"))
+    arguments: dict[str, Any] = {}
+    error = None
+    if text.strip():
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            error = f"arguments are not valid JSON: {exc}"
+        else:
+            if isinstance(value, dict):
+                arguments = value
+            else:
+                error = f"arguments are not a JSON object: {text[:100]!r}"
+    call_id = raw.get("id")
+    return ToolCall(
+        id=call_id if isinstance(call_id, str) and call_id else new_tool_call_id(),
+        name=name,
+        arguments=arguments,
+        raw_arguments=text or "{}",
+        error=error,
+    )
+
+
+def _tool_calls(raw: Any) -> list[ToolCall]:
+    if not raw:
+        return []
+    if not isinstance(raw, list):
+        raise UnexpectedResponseError(f"tool_calls is not a list: {raw!r}")
+    return [parse_tool_call(c) for c in raw]
+
+
+def _text_and_value(response: Any) -> tuple[str, Any]:
+    """Legacy ``response``: text, or in JSON mode an object (also numbers, lists, JSON text)."""
+    if response is None:
+        return "", None
+    if isinstance(response, str):
+        return response, None
+    return json.dumps(response, ensure_ascii=False), response
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def parse_chat_result(
+    result: Any, *, model: str, cf_ray: str | None = None, json_mode: bool = False
+) -> ChatResult:
+    """Any of the three text-generation ``result`` shapes (wire contract §2.3)."""
+    if not isinstance(result, Mapping):
+        raise UnexpectedResponseError(
+            f"Text generation returned {type(result).__name__}, not an object: {result!r:.200}"
+        )
+    raw = dict(result)
+    choices = result.get("choices")
+    if isinstance(choices, list):
+        return _parse_openai_result(raw, choices, model=model, cf_ray=cf_ray, json_mode=json_mode)
+    text, value = _text_and_value(result.get("response"))
+    if value is None and json_mode and text:
+        value = _json_value(text)
+    return ChatResult(
+        text=text,
+        tool_calls=_tool_calls(result.get("tool_calls")),
+        usage=parse_usage(result.get("usage")),
+        finish_reason=result.get("finish_reason")
+        or ("tool_calls" if result.get("tool_calls") else None),
+        model=model,
+        cf_ray=cf_ray,
+        parsed=value,
+        raw=raw,
+    )
+
+
+def _parse_openai_result(
+    raw: dict[str, Any],
+    choices: list[Any],
+    *,
+    model: str,
+    cf_ray: str | None,
+    json_mode: bool,
+) -> ChatResult:
+    choice = choices[0] if choices else {}
+    if not isinstance(choice, Mapping):
+        raise UnexpectedResponseError(f"choices[0] is not an object: {choice!r:.200}")
+    message = choice.get("message")
+    if isinstance(message, Mapping):
+        content = message.get("content")
+        text, value = _text_and_value(content)
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        tool_calls = _tool_calls(message.get("tool_calls"))
+    else:  # the text_completion variant
+        text, value = _text_and_value(choice.get("text"))
+        reasoning, tool_calls = None, []
+    if value is None and json_mode and text:
+        value = _json_value(text)
+    return ChatResult(
+        text=text,
+        tool_calls=tool_calls,
+        usage=parse_usage(raw.get("usage")),
+        finish_reason=choice.get("finish_reason"),
+        model=str(raw.get("model") or model),
+        cf_ray=cf_ray,
+        reasoning=reasoning if isinstance(reasoning, str) else None,
+        parsed=value,
+        raw=raw,
+    )
+
+
+def parse_embeddings(result: Any) -> list[list[float]]:
+    """Vectors from the native ``{shape, data}`` result or an OpenAI ``{data: [{embedding}]}``."""
+    data = result.get("data") if isinstance(result, Mapping) else None
+    if not isinstance(data, list):
+        raise UnexpectedResponseError(f"Embeddings result has no data list: {result!r:.200}")
+    try:
+        if data and isinstance(data[0], Mapping):
+            ordered = sorted(data, key=lambda item: _int(item.get("index")))
+            return [[float(x) for x in item["embedding"]] for item in ordered]
+        return [[float(x) for x in vector] for vector in data]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UnexpectedResponseError(f"Embeddings data is not a list of vectors: {exc}") from exc
+
+
+def embedding_result(
+    model: str, vectors: list[list[float]], usage: Usage | None
+) -> EmbeddingResult:
+    return EmbeddingResult(
+        vectors=vectors, model=model, dims=len(vectors[0]) if vectors else 0, usage=usage
+    )
+
+
+_TRUE = {"true", "1", "yes"}
+
+
+def _optional_int(value: Any) -> int | None:
+    number = _int(value)
+    return number or None
+
+
+def parse_model_info(item: Any) -> ModelInfo:
+    """One catalog entry; property values arrive as strings (``"true"``, ``"24000"``)."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+        raise UnexpectedResponseError(f"A catalog entry has no name: {item!r:.200}")
+    properties: dict[str, Any] = {}
+    for prop in item.get("properties") or []:
+        if isinstance(prop, Mapping) and isinstance(prop.get("property_id"), str):
+            properties[prop["property_id"]] = prop.get("value")
+    task = item.get("task")
+    task_name = task.get("name") if isinstance(task, Mapping) else task
+    return ModelInfo(
+        name=item["name"],
+        id=str(item["id"]) if item.get("id") is not None else None,
+        task=task_name if isinstance(task_name, str) else None,
+        description=str(item.get("description") or ""),
+        context_window=_optional_int(properties.get("context_window")),
+        max_input_tokens=_optional_int(properties.get("max_input_tokens")),
+        function_calling=str(properties.get("function_calling", "")).lower() in _TRUE,
+        vision=str(properties.get("vision", "")).lower() in _TRUE,
+        output_dimensions=_optional_int(properties.get("output_dimensions")),
+        properties=properties,
+    )

@@ -1,0 +1,230 @@
+"""Request bodies, built and checked before the network. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from typing_extensions import TypedDict
+
+from ._models import embedding_batch_limit, result_family
+from .errors import InvalidRequestError
+from .types import ROLES, Message
+
+
+class ChatOptions(TypedDict, total=False):
+    """Options of a chat call; each maps to one request field (``extra`` is merged as is)."""
+
+    temperature: float | None
+    max_tokens: int | None
+    top_p: float | None
+    top_k: int | None
+    seed: int | None
+    repetition_penalty: float | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    stop: str | Sequence[str] | None
+    tools: Sequence[Mapping[str, Any]] | None
+    tool_choice: str | Mapping[str, Any] | None
+    response_format: Mapping[str, Any] | None
+    raw: bool | None
+    lora: str | None
+    extra: Mapping[str, Any] | None
+
+
+# Options sent under their own name when set.
+_PLAIN_OPTIONS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "seed",
+    "repetition_penalty",
+    "frequency_penalty",
+    "presence_penalty",
+    "raw",
+    "lora",
+)
+_KNOWN_OPTIONS = frozenset(ChatOptions.__annotations__)
+
+
+def check_option_names(options: Mapping[str, Any]) -> None:
+    unknown = sorted(set(options) - _KNOWN_OPTIONS)
+    if unknown:
+        raise InvalidRequestError(
+            f"Unknown chat option(s) {', '.join(unknown)}; pass extra={{...}} to send fields "
+            "the client does not know."
+        )
+
+
+def normalize_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool in OpenAI form; the flat form ``{name, description, parameters}`` is accepted."""
+    if tool.get("type") == "function" and isinstance(tool.get("function"), Mapping):
+        function = dict(tool["function"])
+    elif "name" in tool:
+        function = {k: v for k, v in tool.items() if k in ("name", "description", "parameters")}
+    else:
+        raise InvalidRequestError(f"A tool needs a name: {dict(tool)!r}")
+    if not isinstance(function.get("name"), str) or not function["name"]:
+        raise InvalidRequestError(f"A tool needs a name: {dict(tool)!r}")
+    function.setdefault("parameters", {"type": "object", "properties": {}})
+    return {"type": "function", "function": function}
+
+
+def normalize_tool_choice(choice: str | Mapping[str, Any]) -> str | dict[str, Any]:
+    """``auto``/``none``/``required`` (``any`` means required), a tool's name, or a dict."""
+    if isinstance(choice, Mapping):
+        return dict(choice)
+    if choice == "any":
+        return "required"
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def _split_json_schema(spec: Any) -> tuple[str, dict[str, Any], bool | None]:
+    """(name, bare schema, strict) from a bare schema or OpenAI's {name, schema, strict}."""
+    if not isinstance(spec, Mapping):
+        raise InvalidRequestError("response_format json_schema must be a JSON Schema object")
+    if isinstance(spec.get("schema"), Mapping) and "properties" not in spec:
+        strict = spec.get("strict")
+        return str(spec.get("name") or "response"), dict(spec["schema"]), strict
+    return str(spec.get("title") or "response"), dict(spec), None
+
+
+def normalize_response_format(model: str, response_format: Mapping[str, Any]) -> dict[str, Any]:
+    """Native models take a bare JSON Schema; OpenAI-style models take OpenAI's envelope."""
+    kind = response_format.get("type")
+    if kind in ("text", "json_object") and "json_schema" not in response_format:
+        return dict(response_format)
+    if kind not in ("json_schema", "json_object"):
+        raise InvalidRequestError(
+            f"response_format type must be 'json_object' or 'json_schema', got {kind!r}"
+        )
+    name, schema, strict = _split_json_schema(response_format.get("json_schema"))
+    if result_family(model) == "openai":
+        envelope: dict[str, Any] = {"name": name, "schema": schema}
+        if strict is not None:
+            envelope["strict"] = strict
+        return {"type": "json_schema", "json_schema": envelope}
+    return {"type": "json_schema", "json_schema": schema}
+
+
+def _normalize_wire_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    function = call.get("function") if isinstance(call.get("function"), Mapping) else call
+    assert isinstance(function, Mapping)
+    arguments = function.get("arguments", {})
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    out: dict[str, Any] = {
+        "type": "function",
+        "function": {"name": function.get("name"), "arguments": arguments},
+    }
+    if call.get("id"):
+        out["id"] = call["id"]
+    return out
+
+
+def normalize_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise InvalidRequestError("messages must be a list of {'role', 'content'} dicts")
+    if not messages:
+        raise InvalidRequestError("messages is empty: send at least one message")
+    out = []
+    for position, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise InvalidRequestError(f"messages[{position}] is not a dict: {message!r}")
+        role = message.get("role")
+        if role not in ROLES:
+            raise InvalidRequestError(
+                f"messages[{position}] has role {role!r}; use one of {', '.join(sorted(ROLES))}"
+            )
+        wire: dict[str, Any] = dict(message)
+        # Cloudflare rejects a null content ("Type mismatch of '/messages/N/content'").
+        if wire.get("content") is None:
+            wire["content"] = ""
+        if wire.get("tool_calls"):
+            wire["tool_calls"] = [_normalize_wire_tool_call(c) for c in wire["tool_calls"]]
+        out.append(wire)
+    return out
+
+
+def build_chat_body(
+    model: str,
+    messages: Sequence[Message] | None,
+    prompt: str | None,
+    *,
+    stream: bool,
+    options: ChatOptions,
+) -> dict[str, Any]:
+    check_option_names(options)
+    if not model or not isinstance(model, str):
+        raise InvalidRequestError("model is empty: name a Workers AI model, e.g. @cf/meta/...")
+    if messages is not None and prompt is not None:
+        raise InvalidRequestError("Pass either messages or prompt, not both")
+    body: dict[str, Any]
+    if prompt is not None:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidRequestError("prompt is empty")
+        body = {"prompt": prompt}
+    elif messages is not None:
+        body = {"messages": normalize_messages(messages)}
+    else:
+        raise InvalidRequestError("Pass messages or a prompt")
+
+    for name in _PLAIN_OPTIONS:
+        value = options.get(name)
+        if value is not None:
+            body[name] = value
+    stop = options.get("stop")
+    if stop:
+        body["stop"] = [stop] if isinstance(stop, str) else list(stop)
+    tools = options.get("tools")
+    if tools:
+        body["tools"] = [normalize_tool(t) for t in tools]
+    tool_choice = options.get("tool_choice")
+    if tool_choice is not None:
+        body["tool_choice"] = normalize_tool_choice(tool_choice)
+    response_format = options.get("response_format")
+    if response_format is not None:
+        body["response_format"] = normalize_response_format(model, response_format)
+    if stream:
+        body["stream"] = True
+        if result_family(model) == "openai":
+            body["stream_options"] = {"include_usage": True}
+    extra = options.get("extra")
+    if extra:
+        body.update(extra)
+    return body
+
+
+def embedding_batches(model: str, texts: str | Sequence[str]) -> list[list[str]]:
+    """Split ``texts`` into requests no larger than the model takes."""
+    items = [texts] if isinstance(texts, str) else list(texts)
+    if not items:
+        raise InvalidRequestError("texts is empty: pass at least one text to embed")
+    for position, text in enumerate(items):
+        if not isinstance(text, str):
+            raise InvalidRequestError(f"texts[{position}] is not a string: {text!r}")
+    size = embedding_batch_limit(model)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def check_run_payload(model: str, payload: Mapping[str, Any]) -> None:
+    """What we can tell is wrong with a raw ``run`` payload before sending it."""
+    if not isinstance(payload, Mapping):
+        raise InvalidRequestError("payload must be a dict (the model's input)")
+    texts = payload.get("text")
+    limit = embedding_batch_limit(model)
+    if isinstance(texts, list) and len(texts) > limit:
+        raise InvalidRequestError(
+            f"{model} takes at most {limit} texts per request, got {len(texts)}; "
+            "use embed(), which splits them"
+        )
+    if "prompt" in payload and "messages" in payload:
+        raise InvalidRequestError("Pass either messages or prompt, not both")
+    if "prompt" in payload and not str(payload["prompt"]).strip():
+        raise InvalidRequestError("prompt is empty")
+    if "messages" in payload:
+        normalize_messages(payload["messages"])

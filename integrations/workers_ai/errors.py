@@ -1,0 +1,235 @@
+"""Typed exceptions, built from Cloudflare's error envelope.
+
+Every error a caller can meet is a :class:`WorkersAIError`. Errors from an HTTP answer carry the
+status, the Cloudflare code, the message, the CF-Ray id and the whole ``errors`` list, and their
+text says what to do next.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+
+class WorkersAIError(Exception):
+    """Base of every error raised by this package."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        cf_ray: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.errors = errors or []
+        self.cf_ray = cf_ray
+        self.retry_after = retry_after
+
+
+class ConfigurationError(WorkersAIError, ValueError):
+    """The client is missing a credential or was given an unsafe setting."""
+
+
+class InvalidRequestError(WorkersAIError, ValueError):
+    """The request was rejected before it reached the network."""
+
+
+class APIStatusError(WorkersAIError):
+    """Cloudflare (or the local server) answered with an error status."""
+
+
+class BadRequestError(APIStatusError):
+    """400: the input does not fit the model's schema (codes 5006, 5004, 3003, ...)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401/403 code 10000: the token was refused."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the account may not use this model or feature."""
+
+
+class NotFoundError(APIStatusError):
+    """No such model (5007, 3042) or account (7003), or another 404."""
+
+
+class RateLimitError(APIStatusError):
+    """429 code 3040 (out of capacity) or another transient 429: retry later."""
+
+
+class QuotaExceededError(APIStatusError):
+    """429 code 3036: the daily free allocation is used up; retrying today will not help."""
+
+
+class ServerError(APIStatusError):
+    """5xx: a fault on Cloudflare's side."""
+
+
+class APIConnectionError(WorkersAIError):
+    """The request did not get an answer: DNS, refused connection, reset, TLS."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer within the client's timeout."""
+
+
+class UnexpectedResponseError(WorkersAIError):
+    """A success answer whose body has a shape we do not know."""
+
+
+class StreamError(WorkersAIError):
+    """A stream broke: it ended without ``[DONE]`` or carried an event we cannot read."""
+
+
+# What to do next, per Cloudflare code. One place for each code's advice.
+_ADVICE: dict[int, str] = {
+    10000: (
+        "Check the API token: it needs the 'Workers AI Read' and 'Workers AI Edit' permissions, "
+        "and the account id (CLOUDFLARE_ACCOUNT_ID) must be the account the token belongs to."
+    ),
+    7003: "Check the account id (CLOUDFLARE_ACCOUNT_ID): Cloudflare could not route to it.",
+    7000: "Check the base URL and the model name: Cloudflare has no route for that path.",
+    5007: "Check the model name; `workers-ai models` lists the models you can use.",
+    3042: "Check the model name; `workers-ai models` lists the models you can use.",
+    5006: "The request does not fit the model's input schema; see the message for the field.",
+    3040: "Cloudflare is out of capacity for this model right now; retry in a moment.",
+    3036: (
+        "The account's daily free allocation of neurons is used up; wait for the daily reset "
+        "or move to the Workers Paid plan."
+    ),
+    5016: "Accept the model's license terms first (see the model's page in the Cloudflare docs).",
+    3006: "The request is too large; send fewer or shorter inputs.",
+}
+
+
+def _status_advice(status: int) -> str:
+    if status in (401, 403):
+        return _ADVICE[10000]
+    if status == 429:
+        return "Too many requests; slow down and retry later."
+    if status >= 500:
+        return "Cloudflare had a server error; retrying usually helps."
+    return ""
+
+
+def _code(value: Any) -> int | None:
+    """Cloudflare codes are integers, but some answers send them as strings."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _error_list(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, Mapping):
+        return []
+    raw = body.get("errors")
+    if isinstance(raw, list):
+        return [e if isinstance(e, dict) else {"message": str(e)} for e in raw]
+    # Some answers (the 2024 spec's 404 shape, OpenAI-style bodies) use a single "error".
+    single = body.get("error")
+    if isinstance(single, Mapping):
+        return [dict(single)]
+    if isinstance(single, str):
+        return [{"message": single}]
+    return []
+
+
+def _html_title(text: str) -> str | None:
+    match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    return " ".join(match.group(1).split()) if match else None
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a ``Retry-After`` header given in seconds (HTTP dates are ignored)."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
+
+
+def _error_class(status: int, code: int | None) -> type[APIStatusError]:
+    if code == 3036:
+        return QuotaExceededError
+    if code in (5007, 3042, 7003):
+        return NotFoundError
+    if code == 10000 or status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDeniedError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return BadRequestError
+
+
+def error_from_response(status: int, content: bytes, headers: Mapping[str, str]) -> APIStatusError:
+    """Build the typed error for an HTTP error answer, whatever its body holds."""
+    cf_ray = headers.get("cf-ray")
+    retry_after = parse_retry_after(headers)
+    text = content.decode("utf-8", errors="replace")
+    try:
+        body: Any = json.loads(text) if text.strip() else None
+    except ValueError:
+        body = None
+
+    errors = _error_list(body)
+    first = errors[0] if errors else {}
+    code = _code(first.get("code"))
+    detail = str(first.get("message") or "").strip()
+    if body is None:
+        title = _html_title(text)
+        if not text.strip():
+            detail = "the body was empty (a proxy or gateway may be in the way)"
+        elif title or "<html" in text.lower():
+            detail = (
+                f"an HTML page instead of JSON{f' ({title!r})' if title else ''}; "
+                "a proxy or gateway may be in the way"
+            )
+        else:
+            detail = f"a body that is not JSON: {text[:200]!r}"
+
+    where = f"{status}" + (f" (code {code})" if code is not None else "")
+    advice = _ADVICE.get(code, "") if code is not None else ""
+    advice = advice or _status_advice(status)
+    parts = [f"Workers AI returned {where}: {detail or 'no message'}."]
+    if advice:
+        parts.append(advice)
+    if retry_after is not None:
+        parts.append(f"Retry-After: {retry_after:g} s.")
+    if cf_ray:
+        parts.append(f"[cf-ray {cf_ray}]")
+    cls = _error_class(status, code)
+    return cls(
+        " ".join(parts),
+        status=status,
+        code=code,
+        errors=errors,
+        cf_ray=cf_ray,
+        retry_after=retry_after,
+    )
+
+
+def failure_in_envelope(body: Any) -> bool:
+    """True when a 200 answer still says ``success: false`` (the envelope is the truth)."""
+    return isinstance(body, Mapping) and body.get("success") is False

@@ -1,0 +1,112 @@
+"""Typed results of the core client: what callers get back, whatever shape the wire used."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import NotRequired, TypedDict
+
+Role = Literal["system", "user", "assistant", "tool"]
+ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
+
+
+class Message(TypedDict):
+    """A chat message in Workers AI's (OpenAI-like) wire form."""
+
+    role: str
+    content: NotRequired[str | list[dict[str, Any]] | None]
+    name: NotRequired[str]
+    tool_calls: NotRequired[list[dict[str, Any]]]
+    tool_call_id: NotRequired[str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Usage(_Model):
+    """Token counts as the server reported them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int | None = None
+    """Prompt tokens served from Cloudflare's prefix cache, when the server says."""
+
+
+class ToolCall(_Model):
+    """One complete tool call. ``arguments`` is a dict whatever the wire form was."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    raw_arguments: str
+    """The arguments as JSON text: as received when they came as a string, else serialized."""
+    error: str | None = None
+    """Why ``raw_arguments`` is not a JSON object (then ``arguments`` is empty)."""
+
+
+class ToolCallDelta(_Model):
+    """A piece of a streamed tool call; pieces with the same ``index`` concatenate."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+class ChatResult(_Model):
+    """A whole text-generation answer."""
+
+    text: str
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    model: str
+    cf_ray: str | None = None
+    reasoning: str | None = None
+    parsed: Any = None
+    """In JSON mode: the answer as a Python value (``text`` holds it as JSON text)."""
+    raw: dict[str, Any] = Field(default_factory=dict)
+    """The ``result`` object exactly as Cloudflare sent it."""
+
+
+class ChatChunk(_Model):
+    """One streamed delta. Usage, finish_reason and model arrive once, on the last chunk."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCallDelta] = Field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+    cf_ray: str | None = None
+    is_last: bool = False
+
+
+class EmbeddingResult(_Model):
+    """Embeddings for every input text, in input order."""
+
+    vectors: list[list[float]]
+    model: str
+    dims: int
+    usage: Usage | None = None
+
+
+class ModelInfo(_Model):
+    """One entry of the model catalog (``/ai/models/search``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    id: str | None = None
+    task: str | None = None
+    description: str = ""
+    context_window: int | None = None
+    max_input_tokens: int | None = None
+    function_calling: bool = False
+    vision: bool = False
+    output_dimensions: int | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    """Every catalog property as sent (numbers and booleans usually arrive as strings)."""
