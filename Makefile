@@ -1,0 +1,30 @@
+# The two commands a newcomer needs: `make test` (and, later, `make demo`).
+# Each bootstraps .venv at the repo root from nothing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint unit standard local live clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	touch $(STAMP)
+
+## test: lint, type-check and run every test tier (live tests skip without credentials)
+test: $(STAMP) lint
+	$(BIN)/python -m pytest tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check integrations tests
+	$(BIN)/ruff format --check integrations tests
+	$(BIN)/mypy
+
+unit standard local live: $(STAMP)
+	$(BIN)/python -m pytest tests/$@
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
