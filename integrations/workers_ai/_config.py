@@ -23,7 +23,7 @@ GATEWAY_ID_ENV = "WORKERS_AI_GATEWAY_ID"
 GATEWAY_URL_ENV = "WORKERS_AI_GATEWAY_URL"
 
 
-def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
+def first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
     for name in names:
         value = environ.get(name, "").strip()
         if value:
@@ -75,18 +75,18 @@ class ClientConfig:
         environ: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         env = os.environ if environ is None else environ
-        token = api_token if api_token is not None else _first_env(API_TOKEN_ENV, env)
+        token = api_token if api_token is not None else first_env(API_TOKEN_ENV, env)
         if isinstance(token, str):
             token = SecretStr(token) if token.strip() else None
         return cls(
-            account_id=account_id or _first_env(ACCOUNT_ID_ENV, env),
+            account_id=account_id or first_env(ACCOUNT_ID_ENV, env),
             api_token=token,
             base_url=_checked_url(
                 base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
                 "base_url",
                 allow_insecure_http,
             ),
-            gateway_id=gateway_id or _first_env((GATEWAY_ID_ENV,), env),
+            gateway_id=gateway_id or first_env((GATEWAY_ID_ENV,), env),
             gateway_url=_checked_url(
                 gateway_url or env.get(GATEWAY_URL_ENV) or DEFAULT_GATEWAY_URL,
                 "gateway_url",

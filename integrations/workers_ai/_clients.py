@@ -1,0 +1,133 @@
+"""Core clients made on first use, for the framework adapters (LangChain, LlamaIndex).
+
+A model object must be cheap to build (no I/O, no pool), yet reuse one connection pool for all
+its calls. ``LazyClients`` makes one ``WorkersAI`` on the first sync call and one
+``AsyncWorkersAI`` per event loop on the first async call: an ``httpx.AsyncClient``'s connections
+belong to the loop that opened them, and framework code often calls ``asyncio.run`` more than
+once on the same object. A client is rebuilt when the object's connection settings change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+
+import httpx
+from pydantic import SecretStr
+
+from ._config import (
+    ACCOUNT_ID_ENV,
+    API_TOKEN_ENV,
+    BASE_URL_ENV,
+    GATEWAY_ID_ENV,
+    ClientConfig,
+    first_env,
+)
+from .client import AsyncWorkersAI, WorkersAI
+
+
+def account_id_from_env() -> str | None:
+    return first_env(ACCOUNT_ID_ENV, os.environ)
+
+
+def api_token_from_env() -> SecretStr | None:
+    value = first_env(API_TOKEN_ENV, os.environ)
+    return SecretStr(value) if value else None
+
+
+def base_url_from_env() -> str | None:
+    return first_env((BASE_URL_ENV,), os.environ)
+
+
+def gateway_id_from_env() -> str | None:
+    return first_env((GATEWAY_ID_ENV,), os.environ)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """A snapshot of an adapter's connection fields."""
+
+    account_id: str | None = None
+    api_token: SecretStr | None = None
+    base_url: str | None = None
+    gateway_id: str | None = None
+    timeout: float = 60.0
+    max_retries: int = 2
+
+    def sync_client(self, http_client: httpx.Client | None = None) -> WorkersAI:
+        return WorkersAI(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway_id=self.gateway_id,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            http_client=http_client,
+        )
+
+    def async_client(self, http_client: httpx.AsyncClient | None = None) -> AsyncWorkersAI:
+        return AsyncWorkersAI(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway_id=self.gateway_id,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            http_client=http_client,
+        )
+
+    def check(self) -> None:
+        """Refuse unusable settings now (a token over plain http, a bad URL); no I/O."""
+        ClientConfig.resolve(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway_id=self.gateway_id,
+        )
+
+
+class LazyClients:
+    """One sync client, and one async client per event loop, shared by every call."""
+
+    def __init__(
+        self,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+        self._lock = threading.Lock()
+        self._sync: tuple[ClientSettings, WorkersAI] | None = None
+        self._async: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[ClientSettings, AsyncWorkersAI]
+        ] = weakref.WeakKeyDictionary()
+
+    def sync(self, settings: ClientSettings) -> WorkersAI:
+        with self._lock:  # threads sharing one model object share one pool
+            if self._sync is None or self._sync[0] != settings:
+                self._sync = (settings, settings.sync_client(self._http_client))
+            return self._sync[1]
+
+    def async_(self, settings: ClientSettings) -> AsyncWorkersAI:
+        loop = asyncio.get_running_loop()
+        cached = self._async.get(loop)
+        if cached is None or cached[0] != settings:
+            client = settings.async_client(self._async_http_client)
+            cached = self._async[loop] = (settings, client)
+        return cached[1]
+
+    def close(self) -> None:
+        """Close the sync client's connections (an injected httpx client stays open)."""
+        with self._lock:
+            if self._sync is not None:
+                self._sync[1].close()
+                self._sync = None
+
+    async def aclose(self) -> None:
+        """Close the running event loop's async client."""
+        cached = self._async.pop(asyncio.get_running_loop(), None)
+        if cached is not None:
+            await cached[1].aclose()
