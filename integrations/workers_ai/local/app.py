@@ -1,0 +1,489 @@
+"""The Starlette app: Cloudflare's Workers AI routes over any :class:`Backend`.
+
+Every data request goes through :meth:`_Service.serve`: log, authenticate, check the account,
+consume a pending fault, then run the route. Backends are synchronous, so generation runs in
+worker threads; a stream is shaped, faulted and re-cut into writes in the same worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import random
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+from starlette.applications import Starlette
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from workers_ai._models import result_family
+from workers_ai.local import catalog as catalog_mod
+from workers_ai.local import faults as faults_mod
+from workers_ai.local.backends import (
+    Backend,
+    CatalogEntry,
+    GenerationEvent,
+    GenerationRequest,
+    Task,
+)
+from workers_ai.local.errors import (
+    ApiError,
+    authentication_error,
+    bad_account,
+    bad_input,
+    method_not_allowed,
+    missing_body,
+    no_route,
+    no_such_model,
+)
+from workers_ai.local.faults import Fault, FaultBook, FaultError, StreamAborted
+from workers_ai.local.requestlog import RequestLog
+from workers_ai.local.streams import (
+    DONE_FRAME,
+    legacy_events,
+    openai_chunks,
+    random_padding,
+    regroup_writes,
+    scout_events,
+    sse_frame,
+)
+from workers_ai.local.validate import (
+    include_usage,
+    json_type,
+    parse_embedding,
+    parse_generation,
+    parse_openai_embedding,
+    wants_stream,
+)
+from workers_ai.local.wire import (
+    Completion,
+    chat_completion,
+    collect,
+    embedding_result,
+    envelope,
+    error_envelope,
+    openai_embeddings,
+    text_result,
+)
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+API_PREFIX = "/client/v4/accounts/{account_id}/ai"
+GATEWAY_PREFIX = "/v1/{account_id}/{gateway_id}/workers-ai"
+CONTROL_PREFIX = "/__local__"
+CONTROL_ERROR_CODE = 1000  # our own control API, not a Cloudflare code
+
+Shaper = Callable[[Iterator[GenerationEvent]], Iterator[dict[str, Any]]]
+Handler = Callable[[Request, bytes, Fault | None], Awaitable[Response]]
+
+
+def create_app(
+    token: str,
+    account_id: str,
+    backend: Backend,
+    *,
+    faults: FaultBook | None = None,
+    log: RequestLog | None = None,
+) -> Starlette:
+    """The local Workers AI server as an ASGI app.
+
+    ``faults`` and ``log`` may be passed in to share them with in-process test helpers
+    (see :class:`workers_ai.local.server.LocalServer`); by default the app owns fresh ones.
+    """
+    svc = _Service(token, account_id, backend, faults or FaultBook(), log or RequestLog())
+
+    def data(path: str, handler: Handler) -> Route:
+        return Route(path, partial(svc.serve, "data", handler), methods=["POST"])
+
+    search = partial(svc.serve, "models", svc.models_search)
+    routes = [
+        data(f"{API_PREFIX}/run/{{model:path}}", svc.run),
+        Route(f"{API_PREFIX}/models/search", search, methods=["GET"]),
+        data(f"{API_PREFIX}/v1/chat/completions", svc.openai_chat),
+        data(f"{API_PREFIX}/v1/embeddings", svc.openai_embed),
+        # The gateway's v1 routes must precede its catch-all model route.
+        data(f"{GATEWAY_PREFIX}/v1/chat/completions", svc.openai_chat),
+        data(f"{GATEWAY_PREFIX}/v1/embeddings", svc.openai_embed),
+        data(f"{GATEWAY_PREFIX}/{{model:path}}", svc.run),
+        Route(f"{CONTROL_PREFIX}/faults", svc.control_faults, methods=["GET", "POST", "DELETE"]),
+        Route(f"{CONTROL_PREFIX}/requests", svc.control_requests, methods=["GET", "DELETE"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(AbortMiddleware), Middleware(CfRayMiddleware)],
+        exception_handlers={HTTPException: svc.unrouted},
+    )
+
+
+class CfRayMiddleware:
+    """Adds Cloudflare's ``cf-ray`` header (random hex + ``-LOCAL``) to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ray = secrets.token_hex(8) + "-LOCAL"
+
+        async def send_with_ray(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("cf-ray", ray)
+            await send(message)
+
+        await self.app(scope, receive, send_with_ray)
+
+
+class AbortMiddleware:
+    """Turns :class:`StreamAborted` (an injected fault) into a dropped connection.
+
+    Returning with the response unfinished makes uvicorn close the socket with a one-line log,
+    where a propagating exception would print a full traceback for an intended failure.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Starlette collapses single-exception task groups, so the bare exception arrives here.
+        with contextlib.suppress(StreamAborted):
+            await self.app(scope, receive, send)
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(_dumps(body), status, headers, media_type="application/json")
+
+
+def error_response(err: ApiError) -> Response:
+    return json_response(error_envelope(err.code, err.message), err.status, err.headers)
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+class _TruncatedResponse(Response):
+    """Declares the full Content-Length, sends half the body, then drops the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": self.body[: len(self.body) // 2],
+                "more_body": True,
+            }
+        )
+        raise StreamAborted
+
+
+def _is(fault: Fault | None, kind: str) -> bool:
+    return fault is not None and fault.kind == kind
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise missing_body()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise bad_input(
+            "Unexpected token in JSON body: the request body is not valid JSON"
+        ) from None
+    if not isinstance(data, dict):
+        raise bad_input(f"Type mismatch of '/', '{json_type(data)}' not in 'object'")
+    return data
+
+
+def _body_model(data: Mapping[str, Any], required: str) -> str:
+    model = data.get("model")
+    if model is None:
+        raise bad_input(f"required properties at '/' are {required}")
+    if not isinstance(model, str):
+        raise bad_input(f"Type mismatch of '/model', '{json_type(model)}' not in 'string'")
+    return model
+
+
+async def _iterate_off_loop(writes: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Drive a synchronous byte iterator in worker threads; close it if the client leaves."""
+    try:
+        async for chunk in iterate_in_threadpool(writes):
+            yield chunk
+    finally:
+        close = getattr(writes, "close", None)
+        if close is not None:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(close)
+
+
+class _Service:
+    def __init__(
+        self, token: str, account_id: str, backend: Backend, faults: FaultBook, log: RequestLog
+    ) -> None:
+        self._token = token
+        self._account_id = account_id
+        self._backend = backend
+        self._faults = faults
+        self._log = log
+        self._catalog: dict[str, CatalogEntry] = {e.name: e for e in backend.catalog()}
+        self._pad = random_padding(random.Random())
+
+    # -- the common request path ------------------------------------------------------------
+
+    def _authorized(self, request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        return secrets.compare_digest(given.encode(), f"Bearer {self._token}".encode())
+
+    def _record(self, request: Request, body: bytes) -> dict[str, Any]:
+        return self._log.record(
+            method=request.method,
+            path=request.url.path,
+            query=request.query_params,
+            headers=request.headers.items(),
+            body=body,
+            auth_ok=self._authorized(request),
+            gateway_id=request.path_params.get("gateway_id"),
+        )
+
+    async def serve(self, route: faults_mod.Scope, handler: Handler, request: Request) -> Response:
+        body = await request.body()
+        entry = self._record(request, body)
+        fault: Fault | None = None
+        try:
+            if not entry["auth_ok"]:
+                raise authentication_error()
+            if request.path_params.get("account_id") != self._account_id:
+                raise bad_account(request.url.path)
+            fault = self._faults.take(route)
+            response = await self._faulted(fault) if fault else None
+            if response is None:
+                response = await handler(request, body, fault)
+        except ApiError as err:
+            response = error_response(err)
+        self._log.update(entry, status=response.status_code, fault=fault.kind if fault else None)
+        return response
+
+    async def _faulted(self, fault: Fault) -> Response | None:
+        """Apply a fault that acts before the route runs; a reply replaces the route's."""
+        if fault.kind == "latency":
+            await anyio.sleep(fault.delay)
+        reply = faults_mod.error_reply(fault)
+        if reply is None:
+            return None
+        return Response(reply.body, reply.status, reply.headers, media_type=reply.media_type)
+
+    async def unrouted(self, request: Request, exc: Exception) -> Response:
+        """404/405 for paths and methods Cloudflare does not serve, in its envelope."""
+        entry = self._record(request, await request.body())
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        err = method_not_allowed(request.method) if status == 405 else no_route()
+        self._log.update(entry, status=err.status)
+        return error_response(err)
+
+    def _model(self, name: str, task: Task | None = None) -> CatalogEntry:
+        entry = self._catalog.get(name)
+        if entry is None or (task is not None and entry.task != task):
+            raise no_such_model(name)
+        return entry
+
+    # -- running the backend off the event loop ---------------------------------------------
+
+    async def _complete(self, request: GenerationRequest) -> Completion:
+        return await self._in_thread(lambda: collect(self._backend.generate(request)))
+
+    async def _embed(self, model: str, texts: tuple[str, ...]) -> list[list[float]]:
+        return await self._in_thread(lambda: self._backend.embed(model, texts))
+
+    async def _in_thread(self, work: Callable[[], _T]) -> _T:
+        try:
+            return await run_in_threadpool(work)
+        except ApiError:
+            raise
+        except Exception as exc:  # a backend bug must still answer in Cloudflare's envelope
+            logger.exception("backend %s failed", self._backend.name)
+            raise ApiError(500, 3001, faults_mod.INTERNAL_ERROR_MESSAGE) from exc
+
+    async def _stream(
+        self, request: GenerationRequest, shape: Shaper, fault: Fault | None
+    ) -> Response:
+        def start() -> tuple[GenerationEvent | None, Iterator[GenerationEvent]]:
+            events = iter(self._backend.generate(request))
+            return next(events, None), events
+
+        # The first event is produced before headers go out, so a backend that fails at once
+        # still gets a proper error envelope instead of a broken stream.
+        first, events = await self._in_thread(start)
+        if first is None:
+            raise ApiError(500, 3001, faults_mod.INTERNAL_ERROR_MESSAGE)
+        payloads = shape(itertools.chain([first], events))
+        frames = itertools.chain(map(sse_frame, payloads), [DONE_FRAME])
+        writes = regroup_writes(faults_mod.apply_to_frames(fault, frames))
+        headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
+        return StreamingResponse(_iterate_off_loop(writes), headers=headers)
+
+    async def _reply(self, body: Any, fault: Fault | None) -> Response:
+        """A JSON answer, with the non-stream readings of the stream faults."""
+        if _is(fault, "stall_stream") and fault:
+            await anyio.sleep(fault.delay)
+        if _is(fault, "cut_stream"):
+            return _TruncatedResponse(_dumps(body), media_type="application/json")
+        if _is(fault, "malformed_event"):
+            raw = _dumps(body)
+            return Response(raw[: len(raw) // 2], media_type="application/json")
+        return json_response(body)
+
+    # -- routes -----------------------------------------------------------------------------
+
+    async def run(self, request: Request, body: bytes, fault: Fault | None) -> Response:
+        model = request.path_params["model"]
+        if b"%2f" in request.scope.get("raw_path", b"").lower():
+            # Cloudflare does not route a model name whose slashes are URL-encoded (error 7000).
+            raise no_route()
+        if "gateway_id" in request.path_params:
+            model = model.removeprefix("run/")  # Cloudflare's own SDK uses .../workers-ai/run/<m>
+        entry = self._model(model)
+        data = _json_object(body)
+        if entry.task == "Text Embeddings":
+            embed = parse_embedding(data, model)
+            vectors = await self._embed(model, embed.texts)
+            return await self._reply(envelope(embedding_result(vectors, embed.pooling)), fault)
+        stream = wants_stream(data)
+        gen = parse_generation(data, model, openai_route=False)
+        family = result_family(model)
+        completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if stream and not _is(fault, "json_for_stream"):
+            shape: Shaper
+            if family == "legacy":
+                shape = partial(legacy_events, pad=self._pad)
+            elif family == "scout":
+                shape = partial(scout_events, pad=self._pad)
+            else:
+                shape = partial(
+                    openai_chunks,
+                    completion_id=completion_id,
+                    created=created,
+                    model=model,
+                    usage="every_chunk",
+                    native_terminal=True,
+                )
+            return await self._stream(gen, shape, fault)
+        completion = await self._complete(gen)
+        result = text_result(
+            family,
+            completion,
+            json_mode=gen.response_format is not None,
+            model=model,
+            completion_id=completion_id,
+            created=created,
+        )
+        return await self._reply(envelope(result), fault)
+
+    async def openai_chat(self, request: Request, body: bytes, fault: Fault | None) -> Response:
+        data = _json_object(body)
+        model = _body_model(data, "'model', 'messages'")
+        self._model(model, "Text Generation")
+        stream, with_usage = wants_stream(data), include_usage(data)
+        gen = parse_generation(data, model, openai_route=True)
+        completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if stream and not _is(fault, "json_for_stream"):
+            shape = partial(
+                openai_chunks,
+                completion_id=completion_id,
+                created=created,
+                model=model,
+                usage="final" if with_usage else "none",
+                native_terminal=False,
+            )
+            return await self._stream(gen, shape, fault)
+        completion = await self._complete(gen)
+        body_out = chat_completion(
+            completion, model=model, completion_id=completion_id, created=created
+        )
+        return await self._reply(body_out, fault)
+
+    async def openai_embed(self, request: Request, body: bytes, fault: Fault | None) -> Response:
+        data = _json_object(body)
+        model = _body_model(data, "'model', 'input'")
+        self._model(model, "Text Embeddings")
+        embed = parse_openai_embedding(data, model)
+        vectors = await self._embed(model, embed.texts)
+        # Word counts: the same approximation of tokens the echo backend reports for text.
+        tokens = sum(len(t.split()) for t in embed.texts)
+        out = openai_embeddings(
+            vectors, model=model, prompt_tokens=tokens, encoding_format=embed.encoding_format
+        )
+        return await self._reply(out, fault)
+
+    async def models_search(self, request: Request, body: bytes, fault: Fault | None) -> Response:
+        params = request.query_params
+        query = catalog_mod.SearchQuery(
+            page=_positive_int(params.get("page"), "page", 1, None),
+            per_page=_positive_int(
+                params.get("per_page"),
+                "per_page",
+                catalog_mod.DEFAULT_PER_PAGE,
+                catalog_mod.MAX_PER_PAGE,
+            ),
+            task=params.get("task") or None,
+            search=params.get("search") or None,
+            author=params.get("author") or None,
+        )
+        items, info = catalog_mod.search(list(self._catalog.values()), query)
+        return json_response({**envelope(items), "result_info": info})
+
+    # -- control API (not Cloudflare's) -----------------------------------------------------
+
+    async def control_faults(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return error_response(authentication_error())
+        if request.method == "DELETE":
+            self._faults.clear()
+        elif request.method == "POST":
+            try:
+                spec = json.loads(await request.body() or b"null")
+                if not isinstance(spec, dict):
+                    raise FaultError('the body must be a JSON object such as {"kind": ...}')
+                self._faults.add(faults_mod.parse_fault(spec))
+            except (ValueError, TypeError) as exc:  # FaultError is a ValueError
+                return error_response(ApiError(400, CONTROL_ERROR_CODE, str(exc)))
+        return json_response(envelope(self._faults.pending()))
+
+    async def control_requests(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return error_response(authentication_error())
+        if request.method == "DELETE":
+            self._log.clear()
+        return json_response(envelope(self._log.entries()))
+
+
+def _positive_int(raw: str | None, name: str, default: int, maximum: int | None) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1 or (maximum is not None and value > maximum):
+        limit = f" and <= {maximum}" if maximum is not None else ""
+        raise bad_input(f"query parameter '{name}' must be an integer >= 1{limit}")
+    return value

@@ -1,0 +1,386 @@
+"""Request bodies -> validated backend requests, rejecting what Cloudflare's schemas reject.
+
+Errors are :class:`ApiError` 5006 with text shaped like Cloudflare's JSON-schema validator
+(``AiError: Bad input: Error: ...``), so clients meet the same failures as in production.
+Unknown fields are ignored, as they are upstream (the schemas allow additional properties).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, cast, get_args
+
+from workers_ai._models import embedding_batch_limit, result_family
+from workers_ai.local.backends import (
+    GenerationRequest,
+    JsonFormat,
+    Message,
+    NamedTool,
+    Role,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+)
+from workers_ai.local.errors import ApiError, bad_input
+
+DEFAULT_MAX_TOKENS = 256  # Cloudflare's documented default for text generation
+ROLES: tuple[str, ...] = get_args(Role)
+Pooling = Literal["mean", "cls"]
+EncodingFormat = Literal["float", "base64"]
+
+# (minimum, maximum, integer?) per sampling option, from the text-generation input schemas.
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "temperature": (0, 5, False),
+    "top_p": (0, 2, False),
+    "top_k": (1, 50, True),
+    "seed": (1, 9999999999, True),
+    "repetition_penalty": (0, 2, False),
+    "frequency_penalty": (-2, 2, False),
+    "presence_penalty": (-2, 2, False),
+}
+
+
+@dataclass(frozen=True)
+class EmbeddingRequest:
+    texts: tuple[str, ...]
+    pooling: Pooling = "mean"
+    encoding_format: EncodingFormat = "float"
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a decoded JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _mismatch(path: str, value: Any, expected: str) -> ApiError:
+    return bad_input(f"Type mismatch of '{path}', '{json_type(value)}' not in '{expected}'")
+
+
+def wants_stream(body: Mapping[str, Any]) -> bool:
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise _mismatch("/stream", stream, "boolean")
+    return stream
+
+
+def include_usage(body: Mapping[str, Any]) -> bool:
+    """OpenAI's ``stream_options.include_usage``."""
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise _mismatch("/stream_options", options, "object")
+    flag = options.get("include_usage", False)
+    if not isinstance(flag, bool):
+        raise _mismatch("/stream_options/include_usage", flag, "boolean")
+    return flag
+
+
+def parse_generation(
+    body: Mapping[str, Any], model: str, *, openai_route: bool
+) -> GenerationRequest:
+    """Validate a text-generation body for ``/ai/run`` (``openai_route=False``) or
+    ``/ai/v1/chat/completions``; JSON-schema envelopes follow the model's family."""
+    messages = _prompt_or_messages(body, openai_route)
+    tools = _tools(body.get("tools"))
+    options: dict[str, Any] = {}
+    for key, (low, high, integer) in _RANGES.items():
+        if key in body and body[key] is not None:
+            options[key] = _number(body[key], f"/{key}", low, high, integer)
+    openai_shaped = openai_route or result_family(model) == "openai"
+    return GenerationRequest(
+        model=model,
+        messages=messages,
+        max_tokens=_max_tokens(body, openai_shaped),
+        tools=tools,
+        tool_choice=_tool_choice(body.get("tool_choice"), tools),
+        response_format=_response_format(body.get("response_format"), openai_shaped),
+        stop=_stop(body.get("stop")),
+        raw=_raw(body.get("raw", False)),
+        **options,
+    )
+
+
+def _prompt_or_messages(body: Mapping[str, Any], openai_route: bool) -> tuple[Message, ...]:
+    has_prompt, has_messages = "prompt" in body, "messages" in body
+    if openai_route and not has_messages:
+        raise bad_input("required properties at '/' are 'model', 'messages'")
+    if has_prompt and has_messages:
+        raise bad_input(
+            "oneOf at '/' not met, 2 matches: 'prompt' and 'messages' are mutually exclusive"
+        )
+    if not has_prompt and not has_messages:
+        raise bad_input(
+            "oneOf at '/' not met, 0 matches: required properties at '/' are 'prompt'; "
+            "required properties at '/' are 'messages'"
+        )
+    if has_prompt:
+        prompt = body["prompt"]
+        if not isinstance(prompt, str):
+            raise _mismatch("/prompt", prompt, "string")
+        if not prompt:
+            raise bad_input("oneOf at '/' not met, 0 matches: Length of '/prompt' must be >= 1")
+        return (Message("user", prompt),)
+    raw = body["messages"]
+    if not isinstance(raw, list):
+        raise _mismatch("/messages", raw, "array")
+    if not raw:
+        raise bad_input("Array at '/messages' must have at least 1 item")
+    return tuple(_message(m, f"/messages/{i}") for i, m in enumerate(raw))
+
+
+def _message(raw: Any, path: str) -> Message:
+    if not isinstance(raw, dict):
+        raise _mismatch(path, raw, "object")
+    if "role" not in raw or "content" not in raw:
+        raise bad_input(f"required properties at '{path}' are 'role', 'content'")
+    role = raw["role"]
+    if not isinstance(role, str):
+        raise _mismatch(f"{path}/role", role, "string")
+    if role not in ROLES:
+        allowed = ", ".join(f"'{r}'" for r in ROLES)
+        raise bad_input(f"Value '{role}' at '{path}/role' must be one of {allowed}")
+    text, images = _content(raw["content"], f"{path}/content")
+    name = _optional_str(raw.get("name"), f"{path}/name")
+    tool_call_id = _optional_str(raw.get("tool_call_id"), f"{path}/tool_call_id")
+    calls = _history_tool_calls(raw.get("tool_calls"), f"{path}/tool_calls")
+    return Message(cast(Role, role), text, images, calls, tool_call_id, name)
+
+
+def _content(content: Any, path: str) -> tuple[str, tuple[str, ...]]:
+    if isinstance(content, str):
+        return content, ()
+    if not isinstance(content, list):
+        raise _mismatch(path, content, "string")
+    texts: list[str] = []
+    images: list[str] = []
+    for i, part in enumerate(content):
+        where = f"{path}/{i}"
+        if not isinstance(part, dict):
+            raise _mismatch(where, part, "object")
+        kind = part.get("type")
+        if kind == "text":
+            text = part.get("text")
+            if not isinstance(text, str):
+                raise _mismatch(f"{where}/text", text, "string")
+            texts.append(text)
+        elif kind == "image_url":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else None
+            if not isinstance(url, str):
+                raise bad_input(f"required properties at '{where}/image_url' are 'url'")
+            images.append(url)
+        else:
+            raise bad_input(f"Value at '{where}/type' must be one of 'text', 'image_url'")
+    return "\n".join(texts), tuple(images)
+
+
+def _history_tool_calls(raw: Any, path: str) -> tuple[ToolCall, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _mismatch(path, raw, "array")
+    calls: list[ToolCall] = []
+    for i, item in enumerate(raw):
+        where = f"{path}/{i}"
+        if not isinstance(item, dict):
+            raise _mismatch(where, item, "object")
+        # OpenAI form nests name/arguments under "function"; the legacy form is flat.
+        fn = item.get("function", item)
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            raise bad_input(f"required properties at '{where}/function' are 'name', 'arguments'")
+        args = fn.get("arguments", {})
+        if isinstance(args, str):
+            try:
+                args = json.loads(args) if args.strip() else {}
+            except ValueError:
+                raise bad_input(
+                    "Assistant tool call function.arguments must be valid JSON."
+                ) from None
+        if not isinstance(args, dict):
+            raise bad_input("Assistant tool call function.arguments must be valid JSON.")
+        call_id = item.get("id")
+        calls.append(ToolCall(call_id if isinstance(call_id, str) else "", fn["name"], args))
+    return tuple(calls)
+
+
+def _tools(raw: Any) -> tuple[ToolSpec, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _mismatch("/tools", raw, "array")
+    specs: list[ToolSpec] = []
+    for i, item in enumerate(raw):
+        where = f"/tools/{i}"
+        if not isinstance(item, dict):
+            raise _mismatch(where, item, "object")
+        fn = item.get("function", item)
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise bad_input(
+                f"oneOf at '{where}' not met, 0 matches: required properties are 'name' "
+                "or 'type', 'function'"
+            )
+        params = fn.get("parameters") or {}
+        if not isinstance(params, dict):
+            raise _mismatch(f"{where}/parameters", params, "object")
+        description = fn.get("description") or ""
+        if not isinstance(description, str):
+            raise _mismatch(f"{where}/description", description, "string")
+        specs.append(ToolSpec(fn["name"], description, params))
+    return tuple(specs)
+
+
+def _tool_choice(raw: Any, tools: tuple[ToolSpec, ...]) -> ToolChoice:
+    if raw is None or raw == "auto":
+        return "auto"
+    if raw == "none":
+        return "none"
+    if raw in ("required", "any"):
+        return "required"
+    name: Any = raw
+    if isinstance(raw, dict):
+        fn = raw.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else raw.get("name")
+    if not isinstance(name, str):
+        raise bad_input(
+            "Value at '/tool_choice' must be 'auto', 'none', 'required' or a named function"
+        )
+    if name not in {t.name for t in tools}:
+        raise bad_input(f"tool_choice names the function '{name}', which is not in '/tools'")
+    return NamedTool(name)
+
+
+def _response_format(raw: Any, openai_shaped: bool) -> JsonFormat | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _mismatch("/response_format", raw, "object")
+    kind = raw.get("type")
+    if kind == "text":
+        return None
+    if kind not in ("json_object", "json_schema"):
+        raise bad_input(
+            "Value at '/response_format/type' must be one of 'text', 'json_object', 'json_schema'"
+        )
+    schema = raw.get("json_schema")
+    if schema is None:
+        if kind == "json_schema":
+            raise bad_input("required properties at '/response_format' are 'type', 'json_schema'")
+        return JsonFormat(None)
+    if not isinstance(schema, dict):
+        raise _mismatch("/response_format/json_schema", schema, "object")
+    if openai_shaped:
+        # OpenAI-style models take {name, schema, strict}; native ones take the bare schema.
+        inner = schema.get("schema")
+        if not isinstance(inner, dict):
+            raise bad_input("required properties at '/response_format/json_schema' are 'schema'")
+        return JsonFormat(inner)
+    return JsonFormat(schema)
+
+
+def _max_tokens(body: Mapping[str, Any], openai_shaped: bool) -> int:
+    key = "max_tokens"
+    if openai_shaped and body.get("max_completion_tokens") is not None:
+        key = "max_completion_tokens"
+    value = body.get(key)
+    if value is None:
+        return DEFAULT_MAX_TOKENS
+    return int(_number(value, f"/{key}", 1, float("inf"), integer=True))
+
+
+def _number(value: Any, path: str, low: float, high: float, integer: bool) -> float:
+    expected = "integer" if integer else "number"
+    ok = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok:
+        raise _mismatch(path, value, expected)
+    if value < low:
+        raise bad_input(f"Value at '{path}' must be >= {low:g}")
+    if value > high:
+        raise bad_input(f"Value at '{path}' must be <= {high:g}")
+    return cast(float, value)
+
+
+def _stop(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (raw,)
+    if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
+        return tuple(raw)
+    raise _mismatch("/stop", raw, "array")
+
+
+def _raw(raw: Any) -> bool:
+    # Cloudflare's own LoRA example sends "raw": "true", so the string form is accepted too.
+    if isinstance(raw, bool):
+        return raw
+    if raw in ("true", "false"):
+        return bool(raw == "true")
+    raise _mismatch("/raw", raw, "boolean")
+
+
+def _optional_str(value: Any, path: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise _mismatch(path, value, "string")
+
+
+def parse_embedding(body: Mapping[str, Any], model: str) -> EmbeddingRequest:
+    """Validate a native ``/ai/run`` embeddings body ``{"text": str | [str], "pooling"?}``."""
+    if "text" not in body:
+        raise bad_input("required properties at '/' are 'text'")
+    texts = _texts(body["text"], "/text", model)
+    pooling = body.get("pooling", "mean")
+    if pooling not in ("mean", "cls"):
+        raise bad_input("Value at '/pooling' must be one of 'mean', 'cls'")
+    return EmbeddingRequest(texts, cast(Pooling, pooling))
+
+
+def parse_openai_embedding(body: Mapping[str, Any], model: str) -> EmbeddingRequest:
+    """Validate an ``/ai/v1/embeddings`` body ``{"model", "input", "encoding_format"?}``."""
+    if "input" not in body:
+        raise bad_input("required properties at '/' are 'model', 'input'")
+    texts = _texts(body["input"], "/input", model)
+    encoding = body.get("encoding_format", "float")
+    if encoding not in ("float", "base64"):
+        raise bad_input("Value at '/encoding_format' must be one of 'float', 'base64'")
+    return EmbeddingRequest(texts, encoding_format=cast(EncodingFormat, encoding))
+
+
+def _texts(raw: Any, path: str, model: str) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        if not raw:
+            raise bad_input(
+                f"oneOf at '{path}' not met, 0 matches: Length of '{path}' must be >= 1"
+            )
+        return (raw,)
+    if not isinstance(raw, list):
+        raise _mismatch(path, raw, "string")
+    if not raw:
+        raise bad_input(f"oneOf at '{path}' not met, 0 matches: Array at '{path}' is empty")
+    limit = embedding_batch_limit(model)
+    if len(raw) > limit:
+        raise bad_input(
+            f"oneOf at '{path}' not met, 0 matches: Array at '{path}' has {len(raw)} items, "
+            f"more than the maximum of {limit}"
+        )
+    for i, text in enumerate(raw):
+        if not isinstance(text, str):
+            raise _mismatch(f"{path}/{i}", text, "string")
+        if not text:
+            raise bad_input(f"Length of '{path}/{i}' must be >= 1")
+    return tuple(raw)

@@ -1,0 +1,47 @@
+"""Fixtures shared by every test tier.
+
+``local_server`` (session) runs the local Workers AI server in-process on a free loopback port
+with the echo backend. The object it yields is a ``workers_ai.local.LocalServer``:
+
+- ``base_url``     ``http://127.0.0.1:PORT/client/v4`` (the ``WORKERS_AI_BASE_URL`` value)
+- ``gateway_url``  ``http://127.0.0.1:PORT/v1`` (stands in for ``https://gateway.ai.cloudflare.com/v1``)
+- ``root_url``, ``token``, ``account_id`` (``"test-account"``)
+- ``inject(kind, **fields)`` queue a fault, e.g. ``inject("rate_limit", count=2, retry_after=0)``
+- ``requests()`` the logged requests (method, path, query, headers, body, status, ...)
+- ``reset()`` clear pending faults and the request log
+
+``server`` (function scope) is the same object, reset before and after each test: use it
+whenever a test injects faults or reads the request log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from workers_ai.local import LocalServer
+
+TEST_TOKEN = "local-test-token"
+TEST_ACCOUNT_ID = "test-account"
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Iterator[LocalServer]:
+    # Imported here so that tiers which never start the server do not need starlette/uvicorn.
+    from workers_ai.local import LocalServer
+
+    server = LocalServer(port=0, token=TEST_TOKEN, account_id=TEST_ACCOUNT_ID).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server(local_server: LocalServer) -> Iterator[LocalServer]:
+    local_server.reset()
+    yield local_server
+    local_server.reset()
