@@ -100,15 +100,24 @@ def _models(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from .local import run_server  # the server's dependencies are an extra: import on demand
-
-    run_server(
-        host=args.host,
-        port=args.port,
-        token=args.token,
-        account_id=args.account_id,
-        backend=args.backend,
-    )
+    try:  # the server's dependencies are an extra: import on demand
+        from .local import run_server
+        from .local.backends import BackendUnavailable
+    except ImportError as error:
+        raise ConfigurationError(
+            f"The local server needs the 'local' extra ({error.name} is missing): "
+            "pip install 'workers-ai-integrations[local]'"
+        ) from error
+    try:
+        run_server(
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            account_id=args.account_id,
+            backend=args.backend,
+        )
+    except BackendUnavailable as error:
+        raise ConfigurationError(str(error)) from error
 
 
 _COMMANDS = {"chat": _chat, "embed": _embed, "models": _models, "serve": _serve}
