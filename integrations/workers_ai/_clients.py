@@ -105,6 +105,13 @@ class LazyClients:
             asyncio.AbstractEventLoop, tuple[ClientSettings, AsyncWorkersAI]
         ] = weakref.WeakKeyDictionary()
 
+    def __copy__(self) -> LazyClients:
+        # A copied model object gets pools of its own (locks and sockets do not copy).
+        return LazyClients(self._http_client, self._async_http_client)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> LazyClients:
+        return self.__copy__()
+
     def sync(self, settings: ClientSettings) -> WorkersAI:
         with self._lock:  # threads sharing one model object share one pool
             if self._sync is None or self._sync[0] != settings:

@@ -47,7 +47,8 @@ def _checked_url(url: str, what: str, allow_insecure_http: bool) -> str:
     if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
         raise ConfigurationError(
             f"{what} {url!r} uses plain http to a non-loopback host, which would send the API "
-            "token unencrypted. Use https, or pass allow_insecure_http=True if you mean it."
+            "token unencrypted. Use https (plain http is allowed only to loopback hosts; the "
+            "core clients take allow_insecure_http=True if you really mean it)."
         )
     return url.rstrip("/")
 

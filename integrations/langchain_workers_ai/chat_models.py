@@ -1,0 +1,381 @@
+"""``ChatWorkersAI``: a LangChain chat model on the Workers AI core client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import (
+    JsonOutputKeyToolsParser,
+    JsonOutputParser,
+    PydanticOutputParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from langchain_core.utils.utils import _build_model_kwargs
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from workers_ai import DEFAULT_CHAT_MODEL, ChatChunk, ChatOptions, Message
+from workers_ai._clients import (
+    ClientSettings,
+    LazyClients,
+    account_id_from_env,
+    api_token_from_env,
+    base_url_from_env,
+    gateway_id_from_env,
+)
+from workers_ai._models import result_family
+from workers_ai.streaming import chunk_from_result
+
+from ._convert import (
+    ai_message,
+    message_chunk,
+    messages_to_wire,
+    tool_choice_to_wire,
+    tool_to_wire,
+)
+
+# Fields sent under their own name; a call's keyword argument of the same name wins.
+_SAMPLING_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "seed",
+    "repetition_penalty",
+    "frequency_penalty",
+    "presence_penalty",
+)
+_BINDABLE_OPTIONS = ("tools", "tool_choice", "response_format")
+
+StructuredOutputMethod = Literal["json_schema", "function_calling", "json_mode"]
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request, ready for the core: what is sent and whether usage is reported."""
+
+    model: str
+    messages: list[Message]
+    options: ChatOptions
+    stream_usage: bool
+
+
+class ChatWorkersAI(BaseChatModel):
+    """Cloudflare Workers AI chat models (``/ai/run/{model}``), sync and async, streaming.
+
+    Credentials come from the arguments or the environment (``CLOUDFLARE_ACCOUNT_ID``,
+    ``CLOUDFLARE_API_TOKEN``, also ``CF_ACCOUNT_ID`` / ``CF_API_TOKEN``; ``WORKERS_AI_BASE_URL``;
+    ``WORKERS_AI_GATEWAY_ID``). Construction does no I/O; one connection pool is opened on first
+    use and shared by every later call of this object.
+
+    ```python
+    from langchain_workers_ai import ChatWorkersAI
+
+    llm = ChatWorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", temperature=0)
+    llm.invoke("Hello").content
+    ```
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str = DEFAULT_CHAT_MODEL
+    """Workers AI model name, e.g. ``@cf/meta/llama-3.3-70b-instruct-fp8-fast``."""
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Most tokens to generate (Workers AI's own default is 256 on many models)."""
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    repetition_penalty: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stop: list[str] | None = None
+    """Stop sequences, sent with every call unless the call passes its own."""
+    timeout: float = Field(default=60.0, gt=0)
+    """Seconds to wait for an answer (per attempt)."""
+    max_retries: int = Field(default=2, ge=0)
+    """Retries of transient failures (connection, timeout, 408/409/429/5xx) in the core."""
+    streaming: bool = False
+    """Stream underneath ``invoke`` too (callbacks then see every delta)."""
+    stream_usage: bool = True
+    """Report token usage on the last streamed chunk."""
+    account_id: str | None = Field(default_factory=account_id_from_env)
+    api_token: SecretStr | None = Field(default_factory=api_token_from_env, alias="api_key")
+    base_url: str | None = Field(default_factory=base_url_from_env)
+    """Replaces ``https://api.cloudflare.com/client/v4``, e.g. the local server's URL."""
+    gateway_id: str | None = Field(default_factory=gateway_id_from_env)
+    """Route requests through this AI Gateway."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra request fields, sent as they are (e.g. ``{"lora": "my-adapter"}``)."""
+
+    _clients: LazyClients = PrivateAttr(default_factory=LazyClients)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_model_kwargs(cls, values: Any) -> Any:
+        """Unknown keyword arguments go to ``model_kwargs``, with a warning."""
+        if not isinstance(values, dict):
+            return values
+        known = set()
+        for name, info in cls.model_fields.items():
+            known.add(name)
+            if info.alias:
+                known.add(info.alias)
+        return _build_model_kwargs(dict(values), known)
+
+    @model_validator(mode="after")
+    def _check_connection_settings(self) -> Self:
+        self._settings().check()  # e.g. no token over plain http; opens nothing
+        return self
+
+    def _settings(self) -> ClientSettings:
+        """The connection fields as they are now (the core rebuilds clients when they change)."""
+        return ClientSettings(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway_id=self.gateway_id,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    @property
+    def _llm_type(self) -> str:
+        return "workers-ai-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_token": "CLOUDFLARE_API_TOKEN"}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        params = {name: getattr(self, name) for name in ("model", *_SAMPLING_FIELDS, "stop")}
+        return {**params, **self.model_kwargs}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="cloudflare_workers_ai",
+            ls_model_name=kwargs.get("model") or self.model,
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        if stop := stop or self.stop:
+            params["ls_stop"] = stop
+        return params
+
+    # -- requests (shared by the four entry points) ---------------------------------------------
+
+    def _call(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> _Call:
+        kwargs = dict(kwargs)
+        kwargs.pop("stream", None)  # LangChain's own switch, not a request field
+        model = kwargs.pop("model", None) or self.model
+        stream_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
+        options: ChatOptions = {}
+        for name in _SAMPLING_FIELDS:
+            value = kwargs.pop(name, getattr(self, name))
+            if value is not None:
+                options[name] = value  # type: ignore[literal-required]
+        if stops := (stop if stop is not None else self.stop):
+            options["stop"] = list(stops)
+        for name in _BINDABLE_OPTIONS:
+            value = kwargs.pop(name, None)
+            if value is not None:
+                options[name] = value  # type: ignore[literal-required]
+        extra = {**self.model_kwargs, **kwargs}
+        if not stream_usage and result_family(model) == "openai":
+            extra["stream_options"] = {"include_usage": False}
+        if extra:
+            options["extra"] = extra
+        return _Call(model, messages_to_wire(messages), options, stream_usage)
+
+    @staticmethod
+    def _result(message: AIMessage) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    # -- the four entry points -------------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._call(messages, stop, kwargs)
+        answer = self._clients.sync(self._settings()).chat(
+            call.model, call.messages, **call.options
+        )
+        return self._result(ai_message(answer))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._call(messages, stop, kwargs)
+        answer = await self._clients.async_(self._settings()).chat(
+            call.model, call.messages, **call.options
+        )
+        return self._result(ai_message(answer))
+
+    # LangChain's stream()/invoke() report each yielded chunk to on_llm_new_token themselves.
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        call = self._call(messages, stop, kwargs)
+        client = self._clients.sync(self._settings())
+        if "response_format" in call.options:
+            # Workers AI JSON mode does not stream (docs: features/json-mode; a JSON-schema
+            # response_format with stream=true is refused with 5023): one whole-answer chunk.
+            chunks: Iterator[ChatChunk] = iter(
+                [chunk_from_result(client.chat(call.model, call.messages, **call.options))]
+            )
+        else:
+            chunks = client.stream_chat(call.model, call.messages, **call.options)
+        for chunk in chunks:
+            yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._call(messages, stop, kwargs)
+        client = self._clients.async_(self._settings())
+        if "response_format" in call.options:  # JSON mode does not stream, as above
+            answer = await client.chat(call.model, call.messages, **call.options)
+            chunk = chunk_from_result(answer)
+            yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
+            return
+        async for chunk in client.stream_chat(call.model, call.messages, **call.options):
+            yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
+
+    # -- tools and structured output -------------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer ``tools`` to the model; ``tool_choice`` may be ``"auto"``, ``"none"``,
+        ``"any"``/``"required"``, a tool's name, ``True`` (the only tool) or an OpenAI dict.
+        Other keyword arguments are bound as they are."""
+        formatted = [tool_to_wire(tool) for tool in tools]
+        if strict is not None:
+            for tool in formatted:
+                tool["function"]["strict"] = strict
+        if tool_choice is not None:
+            names = [tool["function"]["name"] for tool in formatted]
+            kwargs["tool_choice"] = tool_choice_to_wire(tool_choice, names)
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: StructuredOutputMethod = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Answers as ``schema`` (Pydantic class, TypedDict or JSON Schema).
+
+        ``json_schema`` (default) uses Workers AI JSON mode constrained by the schema;
+        ``function_calling`` forces a call of a tool shaped like the schema; ``json_mode`` asks
+        for any JSON object (describe the shape in the prompt; ``schema`` then only parses).
+        """
+        if kwargs:
+            raise ValueError(f"Unexpected keyword arguments: {sorted(kwargs)}")
+        if schema is None and method != "json_mode":
+            raise ValueError(f"method={method!r} needs a schema")
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+        llm: Runnable[LanguageModelInput, AIMessage]
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            assert schema is not None
+            tool = tool_to_wire(schema)
+            name = tool["function"]["name"]
+            llm = self.bind_tools(
+                [schema], tool_choice=name, strict=strict, ls_structured_output_format=trace_format
+            )
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+            )
+        elif method in ("json_schema", "json_mode"):
+            llm = self.bind(
+                response_format=_response_format(schema, method, strict),
+                ls_structured_output_format=trace_format,
+            )
+            parser = (
+                PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
+            )
+        else:
+            raise ValueError(
+                f"method must be 'json_schema', 'function_calling' or 'json_mode', got {method!r}"
+            )
+        if not include_raw:
+            return llm | parser
+        parse = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        no_parse = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parse.with_fallbacks(
+            [no_parse], exception_key="parsing_error"
+        )
+
+    # -- resources -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the sync connection pool (a later call opens a new one)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close the async connection pool (a later call opens a new one)."""
+        await self._clients.aclose()
+
+
+def _response_format(
+    schema: dict[str, Any] | type | None, method: StructuredOutputMethod, strict: bool | None
+) -> dict[str, Any]:
+    if method == "json_mode" or schema is None:
+        return {"type": "json_object"}
+    json_schema = convert_to_json_schema(schema)
+    envelope: dict[str, Any] = {
+        "name": json_schema.get("title") or "response",
+        "schema": json_schema,
+    }
+    if strict is not None:
+        envelope["strict"] = strict
+    return {"type": "json_schema", "json_schema": envelope}

@@ -1,0 +1,144 @@
+"""``WorkersAIEmbeddings``: LangChain embeddings on the Workers AI core client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from workers_ai import DEFAULT_EMBEDDING_MODEL
+from workers_ai._clients import (
+    ClientSettings,
+    LazyClients,
+    account_id_from_env,
+    api_token_from_env,
+    base_url_from_env,
+    gateway_id_from_env,
+)
+from workers_ai._models import embedding_batch_limit
+
+
+class _Progress(Protocol):
+    def update(self, n: int) -> Any: ...
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        return None
+
+
+def batches(texts: list[str], size: int) -> list[list[str]]:
+    return [texts[i : i + size] for i in range(0, len(texts), size)]
+
+
+class WorkersAIEmbeddings(BaseModel, Embeddings):
+    """Cloudflare Workers AI text embeddings (``@cf/baai/bge-*``, ``bge-m3``, ...).
+
+    Texts are sent ``batch_size`` at a time (never more than the model takes: 100, or 32 for
+    qwen3-embedding); async calls send up to ``max_concurrency`` batches at once. Vectors come
+    back in input order as lists of Python floats.
+
+    ```python
+    from langchain_workers_ai import WorkersAIEmbeddings
+
+    embeddings = WorkersAIEmbeddings(model="@cf/baai/bge-base-en-v1.5")
+    embeddings.embed_query("What is Workers AI?")[:3]
+    ```
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    model: str = DEFAULT_EMBEDDING_MODEL
+    batch_size: int = Field(default=100, ge=1)
+    """Texts per request (capped at the model's own limit)."""
+    max_concurrency: int = Field(default=4, ge=1)
+    """Requests in flight at once in ``aembed_documents``."""
+    show_progress: bool = False
+    """Show a tqdm progress bar when the texts take more than one request."""
+    timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=2, ge=0)
+    account_id: str | None = Field(default_factory=account_id_from_env)
+    api_token: SecretStr | None = Field(default_factory=api_token_from_env, alias="api_key")
+    base_url: str | None = Field(default_factory=base_url_from_env)
+    gateway_id: str | None = Field(default_factory=gateway_id_from_env)
+
+    _clients: LazyClients = PrivateAttr(default_factory=LazyClients)
+
+    @model_validator(mode="after")
+    def _check_connection_settings(self) -> Self:
+        self._settings().check()  # e.g. no token over plain http; opens nothing
+        return self
+
+    def _settings(self) -> ClientSettings:
+        """The connection fields as they are now (the core rebuilds clients when they change)."""
+        return ClientSettings(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway_id=self.gateway_id,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def _batches(self, texts: list[str]) -> list[list[str]]:
+        if not texts:
+            return []
+        return batches(list(texts), min(self.batch_size, embedding_batch_limit(self.model)))
+
+    @contextmanager
+    def _progress(self, total: int, requests: int) -> Iterator[_Progress]:
+        if not self.show_progress or requests < 2:
+            yield _NoProgress()
+            return
+        try:
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise ImportError(
+                "show_progress=True needs tqdm: pip install tqdm (or workers-ai-integrations[all])"
+            ) from exc
+        with tqdm(total=total, desc="Embedding", unit="text") as bar:
+            yield bar
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        client = self._clients.sync(self._settings())
+        planned = self._batches(texts)
+        vectors: list[list[float]] = []
+        with self._progress(len(texts), len(planned)) as progress:
+            for batch in planned:
+                vectors.extend(client.embed(self.model, batch).vectors)
+                progress.update(len(batch))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        client = self._clients.async_(self._settings())
+        planned = self._batches(texts)
+        gate = asyncio.Semaphore(self.max_concurrency)
+        with self._progress(len(texts), len(planned)) as progress:
+
+            async def one(batch: list[str]) -> list[list[float]]:
+                async with gate:
+                    result = await client.embed(self.model, batch)
+                progress.update(len(batch))
+                return result.vectors
+
+            results = await asyncio.gather(*(one(batch) for batch in planned))
+        return [vector for batch_vectors in results for vector in batch_vectors]
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await self.aembed_documents([text]))[0]
+
+    def close(self) -> None:
+        """Close the sync connection pool (a later call opens a new one)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close the async connection pool (a later call opens a new one)."""
+        await self._clients.aclose()
