@@ -22,18 +22,10 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from langchain_core.utils.utils import _build_model_kwargs
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
-from typing_extensions import Self
+from pydantic import ConfigDict, Field, model_validator
 
 from workers_ai import DEFAULT_CHAT_MODEL, ChatChunk, ChatOptions, Message
-from workers_ai._clients import (
-    ClientSettings,
-    LazyClients,
-    account_id_from_env,
-    api_token_from_env,
-    base_url_from_env,
-    gateway_id_from_env,
-)
+from workers_ai._clients import ConnectionFields
 from workers_ai._models import result_family
 from workers_ai.streaming import chunk_from_result
 
@@ -71,7 +63,7 @@ class _Call:
     stream_usage: bool
 
 
-class ChatWorkersAI(BaseChatModel):
+class ChatWorkersAI(BaseChatModel, ConnectionFields):
     """Cloudflare Workers AI chat models (``/ai/run/{model}``), sync and async, streaming.
 
     Credentials come from the arguments or the environment (``CLOUDFLARE_ACCOUNT_ID``,
@@ -102,24 +94,12 @@ class ChatWorkersAI(BaseChatModel):
     presence_penalty: float | None = None
     stop: list[str] | None = None
     """Stop sequences, sent with every call unless the call passes its own."""
-    timeout: float = Field(default=60.0, gt=0)
-    """Seconds to wait for an answer (per attempt)."""
-    max_retries: int = Field(default=2, ge=0)
-    """Retries of transient failures (connection, timeout, 408/409/429/5xx) in the core."""
     streaming: bool = False
     """Stream underneath ``invoke`` too (callbacks then see every delta)."""
     stream_usage: bool = True
     """Report token usage on the last streamed chunk."""
-    account_id: str | None = Field(default_factory=account_id_from_env)
-    api_token: SecretStr | None = Field(default_factory=api_token_from_env, alias="api_key")
-    base_url: str | None = Field(default_factory=base_url_from_env)
-    """Replaces ``https://api.cloudflare.com/client/v4``, e.g. the local server's URL."""
-    gateway_id: str | None = Field(default_factory=gateway_id_from_env)
-    """Route requests through this AI Gateway."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are (e.g. ``{"lora": "my-adapter"}``)."""
-
-    _clients: LazyClients = PrivateAttr(default_factory=LazyClients)
 
     @model_validator(mode="before")
     @classmethod
@@ -133,22 +113,6 @@ class ChatWorkersAI(BaseChatModel):
             if info.alias:
                 known.add(info.alias)
         return _build_model_kwargs(dict(values), known)
-
-    @model_validator(mode="after")
-    def _check_connection_settings(self) -> Self:
-        self._settings().check()  # e.g. no token over plain http; opens nothing
-        return self
-
-    def _settings(self) -> ClientSettings:
-        """The connection fields as they are now (the core rebuilds clients when they change)."""
-        return ClientSettings(
-            account_id=self.account_id,
-            api_token=self.api_token,
-            base_url=self.base_url,
-            gateway_id=self.gateway_id,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
 
     @property
     def _llm_type(self) -> str:
@@ -220,9 +184,7 @@ class ChatWorkersAI(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._call(messages, stop, kwargs)
-        answer = self._clients.sync(self._settings()).chat(
-            call.model, call.messages, **call.options
-        )
+        answer = self.sync_client().chat(call.model, call.messages, **call.options)
         return self._result(ai_message(answer))
 
     async def _agenerate(
@@ -233,9 +195,7 @@ class ChatWorkersAI(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._call(messages, stop, kwargs)
-        answer = await self._clients.async_(self._settings()).chat(
-            call.model, call.messages, **call.options
-        )
+        answer = await self.async_client().chat(call.model, call.messages, **call.options)
         return self._result(ai_message(answer))
 
     # LangChain's stream()/invoke() report each yielded chunk to on_llm_new_token themselves.
@@ -247,7 +207,7 @@ class ChatWorkersAI(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = self._call(messages, stop, kwargs)
-        client = self._clients.sync(self._settings())
+        client = self.sync_client()
         if "response_format" in call.options:
             # Workers AI JSON mode does not stream (docs: features/json-mode; a JSON-schema
             # response_format with stream=true is refused with 5023): one whole-answer chunk.
@@ -267,7 +227,7 @@ class ChatWorkersAI(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._call(messages, stop, kwargs)
-        client = self._clients.async_(self._settings())
+        client = self.async_client()
         if "response_format" in call.options:  # JSON mode does not stream, as above
             answer = await client.chat(call.model, call.messages, **call.options)
             chunk = chunk_from_result(answer)
@@ -354,16 +314,6 @@ class ChatWorkersAI(BaseChatModel):
         return RunnableMap(raw=llm) | parse.with_fallbacks(
             [no_parse], exception_key="parsing_error"
         )
-
-    # -- resources -------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the sync connection pool (a later call opens a new one)."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close the async connection pool (a later call opens a new one)."""
-        await self._clients.aclose()
 
 
 def _response_format(

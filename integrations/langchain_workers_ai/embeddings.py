@@ -8,18 +8,10 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
-from typing_extensions import Self
+from pydantic import ConfigDict, Field
 
 from workers_ai import DEFAULT_EMBEDDING_MODEL
-from workers_ai._clients import (
-    ClientSettings,
-    LazyClients,
-    account_id_from_env,
-    api_token_from_env,
-    base_url_from_env,
-    gateway_id_from_env,
-)
+from workers_ai._clients import ConnectionFields
 from workers_ai._models import embedding_batch_limit
 
 
@@ -36,7 +28,7 @@ def batches(texts: list[str], size: int) -> list[list[str]]:
     return [texts[i : i + size] for i in range(0, len(texts), size)]
 
 
-class WorkersAIEmbeddings(BaseModel, Embeddings):
+class WorkersAIEmbeddings(ConnectionFields, Embeddings):
     """Cloudflare Workers AI text embeddings (``@cf/baai/bge-*``, ``bge-m3``, ...).
 
     Texts are sent ``batch_size`` at a time (never more than the model takes: 100, or 32 for
@@ -60,30 +52,6 @@ class WorkersAIEmbeddings(BaseModel, Embeddings):
     """Requests in flight at once in ``aembed_documents``."""
     show_progress: bool = False
     """Show a tqdm progress bar when the texts take more than one request."""
-    timeout: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=2, ge=0)
-    account_id: str | None = Field(default_factory=account_id_from_env)
-    api_token: SecretStr | None = Field(default_factory=api_token_from_env, alias="api_key")
-    base_url: str | None = Field(default_factory=base_url_from_env)
-    gateway_id: str | None = Field(default_factory=gateway_id_from_env)
-
-    _clients: LazyClients = PrivateAttr(default_factory=LazyClients)
-
-    @model_validator(mode="after")
-    def _check_connection_settings(self) -> Self:
-        self._settings().check()  # e.g. no token over plain http; opens nothing
-        return self
-
-    def _settings(self) -> ClientSettings:
-        """The connection fields as they are now (the core rebuilds clients when they change)."""
-        return ClientSettings(
-            account_id=self.account_id,
-            api_token=self.api_token,
-            base_url=self.base_url,
-            gateway_id=self.gateway_id,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
         if not texts:
@@ -105,7 +73,7 @@ class WorkersAIEmbeddings(BaseModel, Embeddings):
             yield bar
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        client = self._clients.sync(self._settings())
+        client = self.sync_client()
         planned = self._batches(texts)
         vectors: list[list[float]] = []
         with self._progress(len(texts), len(planned)) as progress:
@@ -118,7 +86,7 @@ class WorkersAIEmbeddings(BaseModel, Embeddings):
         return self.embed_documents([text])[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        client = self._clients.async_(self._settings())
+        client = self.async_client()
         planned = self._batches(texts)
         gate = asyncio.Semaphore(self.max_concurrency)
         with self._progress(len(texts), len(planned)) as progress:
@@ -134,11 +102,3 @@ class WorkersAIEmbeddings(BaseModel, Embeddings):
 
     async def aembed_query(self, text: str) -> list[float]:
         return (await self.aembed_documents([text]))[0]
-
-    def close(self) -> None:
-        """Close the sync connection pool (a later call opens a new one)."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close the async connection pool (a later call opens a new one)."""
-        await self._clients.aclose()

@@ -1,10 +1,12 @@
-"""Core clients made on first use, for the framework adapters (LangChain, LlamaIndex).
+"""What every framework adapter (LangChain, LlamaIndex) needs to reach the core, defined once.
 
-A model object must be cheap to build (no I/O, no pool), yet reuse one connection pool for all
-its calls. ``LazyClients`` makes one ``WorkersAI`` on the first sync call and one
-``AsyncWorkersAI`` per event loop on the first async call: an ``httpx.AsyncClient``'s connections
-belong to the loop that opened them, and framework code often calls ``asyncio.run`` more than
-once on the same object. A client is rebuilt when the object's connection settings change.
+``ConnectionFields`` is a pydantic mixin with the connection fields (arguments first, then the
+environment) that each adapter class inherits. A model object must be cheap to build (no I/O,
+no pool), yet reuse one connection pool for all its calls: ``LazyClients`` makes one
+``WorkersAI`` on the first sync call and one ``AsyncWorkersAI`` per event loop on the first
+async call, because an ``httpx.AsyncClient``'s connections belong to the loop that opened them
+and framework code often calls ``asyncio.run`` more than once on the same object. A client is
+rebuilt when the object's connection settings change. Pure pydantic: no framework imports.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import weakref
 from dataclasses import dataclass
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
 
 from ._config import (
     ACCOUNT_ID_ENV,
@@ -112,6 +115,11 @@ class LazyClients:
     def __deepcopy__(self, memo: dict[int, object]) -> LazyClients:
         return self.__copy__()
 
+    def __reduce__(self) -> tuple[type[LazyClients], tuple[()]]:
+        # Frameworks pickle model objects (e.g. for worker processes); sockets and an injected
+        # httpx client cannot travel, so the copy opens its own pools on first use.
+        return (LazyClients, ())
+
     def sync(self, settings: ClientSettings) -> WorkersAI:
         with self._lock:  # threads sharing one model object share one pool
             if self._sync is None or self._sync[0] != settings:
@@ -138,3 +146,68 @@ class LazyClients:
         cached = self._async.pop(asyncio.get_running_loop(), None)
         if cached is not None:
             await cached[1].aclose()
+
+
+class ConnectionFields(BaseModel):
+    """Where requests go and how they authenticate; mixed into every adapter class."""
+
+    model_config = ConfigDict(populate_by_name=True)  # api_token= and its alias api_key=
+
+    account_id: str | None = Field(
+        default_factory=account_id_from_env,
+        description="Cloudflare account id (default: CLOUDFLARE_ACCOUNT_ID or CF_ACCOUNT_ID).",
+    )
+    api_token: SecretStr | None = Field(
+        default_factory=api_token_from_env,
+        alias="api_key",
+        exclude=True,
+        description="Cloudflare API token (default: CLOUDFLARE_API_TOKEN or CF_API_TOKEN).",
+    )
+    base_url: str | None = Field(
+        default_factory=base_url_from_env,
+        description="Replaces https://api.cloudflare.com/client/v4 (default: WORKERS_AI_BASE_URL).",
+    )
+    gateway_id: str | None = Field(
+        default_factory=gateway_id_from_env,
+        description="Route through this AI Gateway (default: WORKERS_AI_GATEWAY_ID).",
+    )
+    timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for an answer.")
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Retries of connection errors, timeouts, 408/409/429 (not 3036) and 5xx.",
+    )
+
+    _clients: LazyClients = PrivateAttr(default_factory=LazyClients)
+
+    @model_validator(mode="after")
+    def _check_connection(self) -> Self:
+        self.connection_settings().check()  # e.g. no token over plain http; opens nothing
+        return self
+
+    def connection_settings(self) -> ClientSettings:
+        """The connection fields as they are now (clients are rebuilt when they change)."""
+        return ClientSettings(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway_id=self.gateway_id,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def sync_client(self) -> WorkersAI:
+        """This object's sync core client (made on first use, then reused)."""
+        return self._clients.sync(self.connection_settings())
+
+    def async_client(self) -> AsyncWorkersAI:
+        """This object's async core client for the running event loop."""
+        return self._clients.async_(self.connection_settings())
+
+    def close(self) -> None:
+        """Close the sync connection pool (a later call opens a new one)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close the running event loop's async connection pool."""
+        await self._clients.aclose()

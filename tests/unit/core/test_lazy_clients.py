@@ -33,3 +33,11 @@ def test_one_async_client_per_event_loop() -> None:
         return client
 
     assert asyncio.run(get()) is not asyncio.run(get())
+
+
+def test_pickled_clients_open_their_own_pools() -> None:
+    import pickle
+
+    clients = LazyClients()
+    first = clients.sync(SETTINGS)
+    assert pickle.loads(pickle.dumps(clients)).sync(SETTINGS) is not first

@@ -54,7 +54,7 @@ def test_construction_opens_no_connection_pool(monkeypatch: pytest.MonkeyPatch) 
 
 
 def sync_client(llm: ChatWorkersAI) -> Any:
-    return llm._clients.sync(llm._settings())
+    return llm.sync_client()
 
 
 def test_the_sync_client_is_made_once_and_reused() -> None:
