@@ -1,4 +1,7 @@
-"""Every Python example in README.md runs as written against the local server."""
+"""The core client's README examples run as written against the local server.
+
+(The LangChain and LlamaIndex sections have their own tests beside those providers' tests.)
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ from typing import Any
 import pytest
 
 README = Path(__file__).resolve().parents[3] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+SECTION = re.search(
+    r"^## The core client\n.*?(?=^## )", README.read_text(encoding="utf-8"), re.DOTALL | re.M
+)
+BLOCKS = re.findall(r"```python\n(.*?)```", SECTION.group(0) if SECTION else "", re.DOTALL)
 
 
 def test_readme_has_examples() -> None:
