@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit standard local live clean
+.PHONY: demo test lint unit standard local live clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,13 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
+## demo: LangChain and LlamaIndex on the local server's real model (or Cloudflare, with credentials)
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
 ## test: lint, type-check and run every test tier (live tests skip without credentials)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check integrations tests
-	$(BIN)/ruff format --check integrations tests
+	$(BIN)/ruff check integrations tests examples
+	$(BIN)/ruff format --check integrations tests examples
 	$(BIN)/mypy
 
 unit standard local live: $(STAMP)
