@@ -12,6 +12,9 @@ with the echo backend. The object it yields is a ``workers_ai.local.LocalServer`
 
 ``server`` (function scope) is the same object, reset before and after each test: use it
 whenever a test injects faults or reads the request log.
+
+``model_server`` (session) is a second local server whose backend is the real SmolLM2-135M
+model (the ``llama`` backend); tests that use it skip when llama-cpp-python is not installed.
 """
 
 from __future__ import annotations
@@ -45,3 +48,20 @@ def server(local_server: LocalServer) -> Iterator[LocalServer]:
     local_server.reset()
     yield local_server
     local_server.reset()
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[LocalServer]:
+    from workers_ai.local import LocalServer
+    from workers_ai.local.backends import BackendUnavailable, make_backend
+
+    try:
+        backend = make_backend("llama")
+    except BackendUnavailable as error:
+        pytest.skip(str(error))
+    server = LocalServer(port=0, token=TEST_TOKEN, account_id=TEST_ACCOUNT_ID, backend=backend)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
