@@ -27,6 +27,7 @@ from pydantic import ConfigDict, Field, model_validator
 from workers_ai import DEFAULT_CHAT_MODEL, ChatChunk, ChatOptions, Message
 from workers_ai._clients import ConnectionFields
 from workers_ai._models import result_family
+from workers_ai._request import SAMPLING_OPTIONS  # sent under their own names; a call's kwargs win
 from workers_ai.streaming import chunk_from_result
 
 from ._convert import (
@@ -37,17 +38,6 @@ from ._convert import (
     tool_to_wire,
 )
 
-# Fields sent under their own name; a call's keyword argument of the same name wins.
-_SAMPLING_FIELDS = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "top_k",
-    "seed",
-    "repetition_penalty",
-    "frequency_penalty",
-    "presence_penalty",
-)
 _BINDABLE_OPTIONS = ("tools", "tool_choice", "response_format")
 
 StructuredOutputMethod = Literal["json_schema", "function_calling", "json_mode"]
@@ -124,7 +114,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in ("model", *_SAMPLING_FIELDS, "stop")}
+        params = {name: getattr(self, name) for name in ("model", *SAMPLING_OPTIONS, "stop")}
         return {**params, **self.model_kwargs}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -153,7 +143,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         model = kwargs.pop("model", None) or self.model
         stream_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         options: ChatOptions = {}
-        for name in _SAMPLING_FIELDS:
+        for name in SAMPLING_OPTIONS:
             value = kwargs.pop(name, getattr(self, name))
             if value is not None:
                 options[name] = value  # type: ignore[literal-required]

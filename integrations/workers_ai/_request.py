@@ -33,8 +33,8 @@ class ChatOptions(TypedDict, total=False):
     extra: Mapping[str, Any] | None
 
 
-# Options sent under their own name when set.
-_PLAIN_OPTIONS = (
+# The sampling options, by their wire names; the adapters' fields of the same names map here.
+SAMPLING_OPTIONS = (
     "temperature",
     "max_tokens",
     "top_p",
@@ -43,9 +43,9 @@ _PLAIN_OPTIONS = (
     "repetition_penalty",
     "frequency_penalty",
     "presence_penalty",
-    "raw",
-    "lora",
 )
+# Options sent under their own name when set.
+_PLAIN_OPTIONS = (*SAMPLING_OPTIONS, "raw", "lora")
 _KNOWN_OPTIONS = frozenset(ChatOptions.__annotations__)
 
 

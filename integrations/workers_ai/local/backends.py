@@ -38,6 +38,17 @@ class Message:
     name: str | None = None
 
 
+def tool_name_for(messages: Sequence[Message], result: Message) -> str:
+    """The name of the tool whose result ``result`` (a ``tool`` message) carries."""
+    if result.name:
+        return result.name
+    for message in messages:
+        for call in message.tool_calls:
+            if call.id == result.tool_call_id:
+                return call.name
+    return "the tool"
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """A tool the model may call; ``parameters`` is its JSON Schema (``{}`` when none given)."""

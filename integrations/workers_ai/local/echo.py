@@ -38,6 +38,7 @@ from workers_ai.local.backends import (
     ToolCall,
     ToolCallEvent,
     Usage,
+    tool_name_for,
 )
 from workers_ai.local.catalog import echo_catalog
 
@@ -122,18 +123,8 @@ def _answer_text(request: GenerationRequest) -> str:
         obj = {"echo": user_text} if schema is None else value_for_schema(schema, user_text)
         return json.dumps(obj, ensure_ascii=False)
     if last.role == "tool":
-        return f"Echo: {_tool_name_for(request.messages, last)} returned {last.text}"
+        return f"Echo: {tool_name_for(request.messages, last)} returned {last.text}"
     return f"Echo: {user_text}"
-
-
-def _tool_name_for(messages: Sequence[Message], result: Message) -> str:
-    if result.name:
-        return result.name
-    for message in messages:
-        for call in message.tool_calls:
-            if call.id == result.tool_call_id:
-                return call.name
-    return "the tool"
 
 
 def _cut_at_stop(text: str, stop: Sequence[str]) -> str:

@@ -27,7 +27,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from workers_ai.local.backends import GenerationRequest, Message, NamedTool, ToolSpec
+from workers_ai.local.backends import (
+    GenerationRequest,
+    Message,
+    NamedTool,
+    ToolSpec,
+    tool_name_for,
+)
 
 # SmolLM2's own chat template inserts this system message when the conversation has none.
 DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
@@ -137,7 +143,7 @@ def chat_segments(messages: Sequence[Message], instruction: str | None) -> tuple
             text = "\n".join([message.text, *calls] if message.text else calls)
             turns.append(("assistant", text))
         elif message.role == "tool":
-            turns.append(("user", f"Result of {_tool_name(messages, message)}: {message.text}"))
+            turns.append(("user", f"Result of {tool_name_for(messages, message)}: {message.text}"))
         else:
             turns.append(("user", message.text))
     segments: list[Segment] = []
@@ -147,16 +153,6 @@ def chat_segments(messages: Sequence[Message], instruction: str | None) -> tuple
         segments.append(Segment(f"{IM_END}\n", True))
     segments.append(Segment(f"{IM_START}assistant\n", True))
     return tuple(segments)
-
-
-def _tool_name(messages: Sequence[Message], result: Message) -> str:
-    if result.name:
-        return result.name
-    for message in messages:
-        for call in message.tool_calls:
-            if call.id == result.tool_call_id:
-                return call.name
-    return "the tool"
 
 
 def _tool_instruction(tools: Sequence[ToolSpec]) -> str:

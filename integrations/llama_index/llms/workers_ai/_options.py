@@ -13,19 +13,10 @@ from pydantic import BaseModel
 
 from workers_ai import ChatOptions
 from workers_ai._models import result_family
+from workers_ai._request import SAMPLING_OPTIONS
 
 # WorkersAI fields sent as request options under their own names (None is not sent).
-SAMPLING_FIELDS = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "top_k",
-    "seed",
-    "repetition_penalty",
-    "frequency_penalty",
-    "presence_penalty",
-    "stop",
-)
+SAMPLING_FIELDS = (*SAMPLING_OPTIONS, "stop")
 
 
 def chat_options(
