@@ -8,7 +8,10 @@ iterate a stream.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +72,13 @@ class _Request:
     params: dict[str, Any] = field(default_factory=dict)
     model: str = ""
     json_mode: bool = False
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client: loading the CA bundle is most of what creating an
+    httpx client costs (about 15 ms), and the context is safe to share."""
+    return httpx.create_ssl_context()
 
 
 def _transport_error(exc: httpx.HTTPError, request: _Request) -> WorkersAIError:
@@ -299,7 +309,8 @@ class WorkersAI(_Core):
             allow_insecure_http=allow_insecure_http,
         )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client()
+        self._http_client = http_client  # ours is made on first use: construction stays cheap
+        self._http_lock = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -348,8 +359,10 @@ class WorkersAI(_Core):
         return self._result(self._send(self._run_request(model, payload)))
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        """Release the connection pool (an injected client stays open; a later call reopens)."""
+        if self._owns_http and self._http_client is not None:
+            self._http_client.close()
+            self._http_client = None
 
     def __enter__(self) -> Self:
         return self
@@ -363,6 +376,16 @@ class WorkersAI(_Core):
         self.close()
 
     # -- sending ------------------------------------------------------------------------------
+
+    @property
+    def _http(self) -> httpx.Client:
+        client = self._http_client
+        if client is None:
+            with self._http_lock:  # threads sharing this object share one pool
+                if self._http_client is None:
+                    self._http_client = httpx.Client(verify=shared_ssl_context())
+                client = self._http_client
+        return client
 
     def _send(self, request: _Request) -> httpx.Response:
         attempt = 0
@@ -455,7 +478,7 @@ class AsyncWorkersAI(_Core):
             raise ValueError("embed_concurrency must be >= 1")
         self.embed_concurrency = embed_concurrency
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient()
+        self._http_client = http_client  # ours is made on first use: construction stays cheap
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -508,8 +531,10 @@ class AsyncWorkersAI(_Core):
         return self._result(await self._send(self._run_request(model, payload)))
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        """Release the connection pool (an injected client stays open; a later call reopens)."""
+        if self._owns_http and self._http_client is not None:
+            await self._http_client.aclose()
+            self._http_client = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -523,6 +548,12 @@ class AsyncWorkersAI(_Core):
         await self.aclose()
 
     # -- sending ------------------------------------------------------------------------------
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._http_client is None:
+            self._http_client = httpx.AsyncClient(verify=shared_ssl_context())
+        return self._http_client
 
     async def _send(self, request: _Request) -> httpx.Response:
         attempt = 0

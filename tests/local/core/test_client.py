@@ -422,3 +422,13 @@ async def test_async_models_and_run(aclient: AsyncWorkersAI) -> None:
 async def test_async_input_is_checked_at_the_call(aclient: AsyncWorkersAI) -> None:
     with pytest.raises(InvalidRequestError):
         aclient.stream_chat(LEGACY, [])
+
+
+def test_one_pool_reused_and_reopened_after_close(client: WorkersAI) -> None:
+    client.chat(LEGACY, ASK)
+    pool = client._http
+    client.chat(LEGACY, ASK)
+    assert client._http is pool  # one pool for every call
+    client.close()
+    assert client.chat(LEGACY, ASK).text  # a later call opens a new pool
+    assert client._http is not pool

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def test_core_import_pulls_in_no_framework() -> None:
     code = (
@@ -29,3 +31,17 @@ def test_construction_does_no_io() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "ok"
+
+
+def test_the_connection_pool_is_made_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from workers_ai import AsyncWorkersAI, WorkersAI
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an httpx client was made during construction")
+
+    monkeypatch.setattr(httpx.Client, "__init__", refuse)
+    monkeypatch.setattr(httpx.AsyncClient, "__init__", refuse)
+    WorkersAI(account_id="a", api_token="t").close()  # closing an unused client is a no-op
+    AsyncWorkersAI(account_id="a", api_token="t")
