@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,15 @@ def test_run_server_prints_the_banner_and_serves() -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_the_listening_socket_names_tcp_so_replies_are_not_delayed() -> None:
+    # asyncio turns Nagle's algorithm off on accepted sockets only for IPPROTO_TCP listeners;
+    # with protocol 0 every kept-alive reply body waited ~40 ms for the client's delayed ACK.
+    from workers_ai.local.server import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
