@@ -196,7 +196,8 @@ def parse_embeddings(result: Any) -> list[list[float]]:
 def embedding_result(
     model: str, vectors: list[list[float]], usage: Usage | None
 ) -> EmbeddingResult:
-    return EmbeddingResult(
+    # parse_embeddings already made every value a float: skip validating them all again.
+    return EmbeddingResult.model_construct(
         vectors=vectors, model=model, dims=len(vectors[0]) if vectors else 0, usage=usage
     )
 

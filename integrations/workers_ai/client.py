@@ -67,7 +67,7 @@ DEFAULT_EMBED_CONCURRENCY = 4
 @dataclass(frozen=True)
 class _Request:
     method: str
-    url: str
+    url: str | httpx.URL
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     model: str = ""
@@ -120,6 +120,9 @@ class _Core:
         )
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
+        # Per-call work done once: httpx re-parses a str URL on every request.
+        self._auth: dict[str, str] | None = None
+        self._run_urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         c = self._config
@@ -139,7 +142,15 @@ class _Core:
     # -- building requests -------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        return {**self._config.auth_headers(), "User-Agent": USER_AGENT}
+        if self._auth is None:  # a missing token still fails at the first call, not before
+            self._auth = {**self._config.auth_headers(), "User-Agent": USER_AGENT}
+        return self._auth
+
+    def _run_url(self, model: str) -> httpx.URL:
+        url = self._run_urls.get(model)
+        if url is None:
+            url = self._run_urls[model] = httpx.URL(self._config.run_url(model))
+        return url
 
     def _chat_request(
         self,
@@ -152,14 +163,14 @@ class _Core:
         body = build_chat_body(model, messages, prompt, stream=stream, options=options)
         return _Request(
             "POST",
-            self._config.run_url(model),
+            self._run_url(model),
             json=body,
             model=model,
             json_mode="response_format" in body,
         )
 
     def _embed_requests(self, model: str, texts: str | Sequence[str]) -> list[_Request]:
-        url = self._config.run_url(model)
+        url = self._run_url(model)
         return [
             _Request("POST", url, json={"text": batch}, model=model)
             for batch in embedding_batches(model, texts)
@@ -167,7 +178,7 @@ class _Core:
 
     def _run_request(self, model: str, payload: Mapping[str, Any]) -> _Request:
         check_run_payload(model, payload)
-        return _Request("POST", self._config.run_url(model), json=dict(payload), model=model)
+        return _Request("POST", self._run_url(model), json=dict(payload), model=model)
 
     def _models_request(self, page: int, task: str | None, search: str | None) -> _Request:
         params: dict[str, Any] = {"page": page, "per_page": MODELS_PAGE_SIZE}
@@ -189,6 +200,8 @@ class _Core:
 
     @staticmethod
     def _log(request: _Request, response: httpx.Response) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
         logger.debug(
             "%s %s -> %s (cf-ray %s)",
             request.method,

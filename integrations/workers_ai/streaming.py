@@ -18,6 +18,7 @@ from .errors import StreamError
 from .types import ChatChunk, ChatResult, ToolCallDelta, Usage
 
 DONE = "[DONE]"
+_PLAIN_TEXT_KEYS = frozenset(("response", "p"))
 
 
 class StreamParser:
@@ -56,6 +57,11 @@ class StreamParser:
             raise StreamError(
                 f"Workers AI sent a stream event that is not an object: {event!r:.200}"
             )
+        text = event.get("response")
+        if type(text) is str and event.keys() <= _PLAIN_TEXT_KEYS:
+            # The common event, one token of text: skip the general path (and its validation).
+            self.text_chars += len(text)
+            return ChatChunk.model_construct(text=text) if text else None
         usage = parse_usage(event.get("usage"))
         if usage is not None:
             self._usage = usage  # cumulative on OpenAI chunks: the latest is the total
