@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit standard local live clean
+.PHONY: demo test bench lint unit standard local live clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev,bench]'
 	touch $(STAMP)
 
 ## demo: LangChain and LlamaIndex on the local server's real model (or Cloudflare, with credentials)
@@ -22,9 +22,13 @@ demo: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest tests
 
+## bench: the client-cost benchmarks against the peers (writes bench/RESULTS.md, ~6 min)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check integrations tests examples
-	$(BIN)/ruff format --check integrations tests examples
+	$(BIN)/ruff check integrations tests examples bench
+	$(BIN)/ruff format --check integrations tests examples bench
 	$(BIN)/mypy
 
 unit standard local live: $(STAMP)

@@ -1,0 +1,41 @@
+"""``workers-ai serve`` as the benchmark needs it: streams paced like a model.
+
+Pacing (``BENCH_STREAM_PACE_US``, microseconds between stream writes): a real model emits
+tokens one by one, so each event reaches the client in a network read of its own. Unpaced, the
+echo backend writes as fast as it can, and how many events a client finds per read then depends
+on the client's own speed and the machine's load, which moves the CPU cost per token by a
+third from run to run. Paced slower than any client parses, every client reads every event
+alone, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+
+from workers_ai import cli
+from workers_ai.local import app
+from workers_ai.local.streams import regroup_writes as _regroup_writes
+
+PACE_ENV = "BENCH_STREAM_PACE_US"
+
+
+def _paced(pause: float) -> object:
+    def regroup_writes(frames: Iterable[bytes]) -> Iterator[bytes]:
+        # Runs in the server's worker threads (streams are iterated off the event loop).
+        for i, write in enumerate(_regroup_writes(frames)):
+            if i:
+                time.sleep(pause)
+            yield write
+
+    return regroup_writes
+
+
+_pace_us = float(os.environ.get(PACE_ENV) or 0)
+if _pace_us > 0:
+    setattr(app, "regroup_writes", _paced(_pace_us / 1e6))  # noqa: B010 (the app's own name)
+
+if __name__ == "__main__":
+    sys.exit(cli.main())
