@@ -59,9 +59,9 @@ class StreamParser:
             )
         text = event.get("response")
         if type(text) is str and event.keys() <= _PLAIN_TEXT_KEYS:
-            # The common event, one token of text: skip the general path (and its validation).
+            # The common event, one token of text: skip the general path.
             self.text_chars += len(text)
-            return ChatChunk.model_construct(text=text) if text else None
+            return ChatChunk(text=text) if text else None
         usage = parse_usage(event.get("usage"))
         if usage is not None:
             self._usage = usage  # cumulative on OpenAI chunks: the latest is the total
