@@ -14,11 +14,12 @@ import httpx
 import langchain_tests.integration_tests.chat_models as standard_chat_tests
 import pytest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
 
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
 from tests.local.langchain.images import PNG_1X1
+from tests.local.langchain.usage import answer_with_usage
 
 LEGACY_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 SCOUT_MODEL = "@cf/meta/llama-4-scout-17b-16e-instruct"
@@ -99,14 +100,7 @@ class TestOpenAIFamily(_LocalChatSuite):
         return {"invoke": ["cache_read_input"], "stream": ["cache_read_input"]}
 
     def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
-        llm = ChatWorkersAI(model=OPENAI_MODEL)
-        if not stream:
-            return llm.invoke("Hello")
-        total: AIMessageChunk | None = None
-        for chunk in llm.stream("Hello"):
-            total = chunk if total is None else total + chunk
-        assert total is not None
-        return AIMessage(content=total.content, usage_metadata=total.usage_metadata)
+        return answer_with_usage(ChatWorkersAI(model=OPENAI_MODEL), stream=stream)
 
 
 class TestEmbeddings(EmbeddingsIntegrationTests):

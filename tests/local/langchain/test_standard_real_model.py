@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
 
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
+from tests.local.langchain.usage import answer_with_usage
 
 if TYPE_CHECKING:
     from workers_ai.local import LocalServer
@@ -122,14 +123,7 @@ class TestOpenAIFamilyRealModel(_RealModelChatSuite):
 
     def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
         # The family reports prompt_tokens_details.cached_tokens (0 here) on every answer.
-        llm = ChatWorkersAI(**self.chat_model_params)
-        if not stream:
-            return llm.invoke("Hello")
-        total: AIMessageChunk | None = None
-        for chunk in llm.stream("Hello"):
-            total = chunk if total is None else total + chunk
-        assert total is not None
-        return AIMessage(content=total.content, usage_metadata=total.usage_metadata)
+        return answer_with_usage(ChatWorkersAI(**self.chat_model_params), stream=stream)
 
 
 class TestEmbeddingsRealModel(EmbeddingsIntegrationTests):
