@@ -52,6 +52,9 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
     """Requests in flight at once in ``aembed_documents``."""
     show_progress: bool = False
     """Show a tqdm progress bar when the texts take more than one request."""
+    use_batch_api: bool = False
+    """Queue the requests on Cloudflare's Batch API and poll for the results: for corpora too
+    big to push from one machine (slower to start; no progress bar)."""
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
         if not texts:
@@ -74,6 +77,12 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         client = self.sync_client()
+        if self.use_batch_api:
+            if not texts:
+                return []
+            return client.embed(
+                self.model, texts, batch_size=self.batch_size, use_batch_api=True
+            ).vectors
         planned = self._batches(texts)
         vectors: list[list[float]] = []
         with self._progress(len(texts), len(planned)) as progress:
@@ -87,6 +96,13 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         client = self.async_client()
+        if self.use_batch_api:
+            if not texts:
+                return []
+            result = await client.embed(
+                self.model, texts, batch_size=self.batch_size, use_batch_api=True
+            )
+            return result.vectors
         planned = self._batches(texts)
         gate = asyncio.Semaphore(self.max_concurrency)
         with self._progress(len(texts), len(planned)) as progress:

@@ -5,7 +5,9 @@ with WorkersAI() as client:
     print(client.chat("@cf/meta/llama-3.1-8b-instruct", prompt="Hello").text)
 """
 
+from ._gateway import GatewayOptions
 from ._models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
+from ._ratelimit import RateLimiter
 from ._request import ChatOptions
 from .client import AsyncWorkersAI, WorkersAI
 from .errors import (
@@ -14,7 +16,9 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchTimeoutError,
     ConfigurationError,
+    ContextWindowExceededError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -26,6 +30,8 @@ from .errors import (
     WorkersAIError,
 )
 from .types import (
+    BatchItem,
+    BatchStatus,
     ChatChunk,
     ChatResult,
     EmbeddingResult,
@@ -45,11 +51,16 @@ __all__ = [
     "AsyncWorkersAI",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
+    "BatchStatus",
+    "BatchTimeoutError",
     "ChatChunk",
     "ChatOptions",
     "ChatResult",
     "ConfigurationError",
+    "ContextWindowExceededError",
     "EmbeddingResult",
+    "GatewayOptions",
     "InvalidRequestError",
     "Message",
     "ModelInfo",
@@ -57,6 +68,7 @@ __all__ = [
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
+    "RateLimiter",
     "ServerError",
     "StreamError",
     "ToolCall",

@@ -29,7 +29,10 @@ from ._config import (
     ClientConfig,
     first_env,
 )
+from ._gateway import GatewayOptions, MetadataValue
+from ._ratelimit import RateLimiter
 from .client import AsyncWorkersAI, WorkersAI
+from .errors import ConfigurationError
 
 
 def account_id_from_env() -> str | None:
@@ -59,8 +62,13 @@ class ClientSettings:
     gateway_id: str | None = None
     timeout: float = 60.0
     max_retries: int = 2
+    fallback_models: tuple[str, ...] = ()
+    requests_per_minute: float | None = None
+    gateway: GatewayOptions | None = None
 
-    def sync_client(self, http_client: httpx.Client | None = None) -> WorkersAI:
+    def sync_client(
+        self, http_client: httpx.Client | None = None, rate_limiter: RateLimiter | None = None
+    ) -> WorkersAI:
         return WorkersAI(
             account_id=self.account_id,
             api_token=self.api_token,
@@ -69,9 +77,14 @@ class ClientSettings:
             timeout=self.timeout,
             max_retries=self.max_retries,
             http_client=http_client,
+            fallback_models=self.fallback_models,
+            rate_limiter=rate_limiter,
+            gateway=self.gateway,
         )
 
-    def async_client(self, http_client: httpx.AsyncClient | None = None) -> AsyncWorkersAI:
+    def async_client(
+        self, http_client: httpx.AsyncClient | None = None, rate_limiter: RateLimiter | None = None
+    ) -> AsyncWorkersAI:
         return AsyncWorkersAI(
             account_id=self.account_id,
             api_token=self.api_token,
@@ -80,16 +93,25 @@ class ClientSettings:
             timeout=self.timeout,
             max_retries=self.max_retries,
             http_client=http_client,
+            fallback_models=self.fallback_models,
+            rate_limiter=rate_limiter,
+            gateway=self.gateway,
         )
 
     def check(self) -> None:
-        """Refuse unusable settings now (a token over plain http, a bad URL); no I/O."""
-        ClientConfig.resolve(
+        """Refuse unusable settings now (a token over plain http, a bad URL, gateway options
+        without a gateway); no I/O."""
+        config = ClientConfig.resolve(
             account_id=self.account_id,
             api_token=self.api_token,
             base_url=self.base_url,
             gateway_id=self.gateway_id,
         )
+        if self.gateway is not None and not self.gateway.is_empty() and not config.gateway_id:
+            raise ConfigurationError(
+                "AI Gateway options (gateway_token, gateway_cache_ttl, gateway_skip_cache, "
+                "gateway_metadata) need a gateway: set gateway_id or WORKERS_AI_GATEWAY_ID."
+            )
 
 
 class LazyClients:
@@ -103,6 +125,7 @@ class LazyClients:
         self._http_client = http_client
         self._async_http_client = async_http_client
         self._lock = threading.Lock()
+        self._limiter: RateLimiter | None = None
         self._sync: tuple[ClientSettings, WorkersAI] | None = None
         self._async: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, tuple[ClientSettings, AsyncWorkersAI]
@@ -120,17 +143,30 @@ class LazyClients:
         # httpx client cannot travel, so the copy opens its own pools on first use.
         return (LazyClients, ())
 
+    def _rate_limiter(self, requests_per_minute: float | None) -> RateLimiter | None:
+        """One bucket for the sync client and every loop's async client: the limit is the
+        model object's, however it is called."""
+        if requests_per_minute is None:
+            return None
+        limiter = self._limiter
+        if limiter is None or limiter.requests_per_minute != requests_per_minute:
+            limiter = self._limiter = RateLimiter(requests_per_minute)
+        return limiter
+
     def sync(self, settings: ClientSettings) -> WorkersAI:
         with self._lock:  # threads sharing one model object share one pool
             if self._sync is None or self._sync[0] != settings:
-                self._sync = (settings, settings.sync_client(self._http_client))
+                limiter = self._rate_limiter(settings.requests_per_minute)
+                self._sync = (settings, settings.sync_client(self._http_client, limiter))
             return self._sync[1]
 
     def async_(self, settings: ClientSettings) -> AsyncWorkersAI:
         loop = asyncio.get_running_loop()
         cached = self._async.get(loop)
         if cached is None or cached[0] != settings:
-            client = settings.async_client(self._async_http_client)
+            with self._lock:
+                limiter = self._rate_limiter(settings.requests_per_minute)
+            client = settings.async_client(self._async_http_client, limiter)
             cached = self._async[loop] = (settings, client)
         return cached[1]
 
@@ -177,6 +213,32 @@ class ConnectionFields(BaseModel):
         ge=0,
         description="Retries of connection errors, timeouts, 408/409/429 (not 3036) and 5xx.",
     )
+    fallback_models: list[str] = Field(
+        default_factory=list,
+        description="Models to try in turn when the model is out of capacity, failing or "
+        "unavailable after its retries (never on auth, bad input or the daily quota).",
+    )
+    requests_per_minute: float | None = Field(
+        default=None,
+        gt=0,
+        description="Client-side rate limit shared by every call of this object, sync and "
+        "async (a token bucket; bursts of one second's worth).",
+    )
+    gateway_token: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        description="Token of an authenticated AI Gateway, sent as cf-aig-authorization "
+        "(default: WORKERS_AI_GATEWAY_TOKEN, when a gateway is used).",
+    )
+    gateway_cache_ttl: int | None = Field(
+        default=None, ge=0, description="AI Gateway: cache answers this many seconds."
+    )
+    gateway_skip_cache: bool = Field(
+        default=False, description="AI Gateway: neither read nor write the gateway's cache."
+    )
+    gateway_metadata: dict[str, MetadataValue] | None = Field(
+        default=None, description="AI Gateway: up to five values logged with each request."
+    )
 
     _clients: LazyClients = PrivateAttr(default_factory=LazyClients)
 
@@ -194,7 +256,19 @@ class ConnectionFields(BaseModel):
             gateway_id=self.gateway_id,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            fallback_models=tuple(self.fallback_models),
+            requests_per_minute=self.requests_per_minute,
+            gateway=self._gateway_options(),
         )
+
+    def _gateway_options(self) -> GatewayOptions | None:
+        options = GatewayOptions(
+            token=self.gateway_token,
+            cache_ttl=self.gateway_cache_ttl,
+            skip_cache=True if self.gateway_skip_cache else None,
+            metadata=self.gateway_metadata,
+        )
+        return None if options.is_empty() else options
 
     def sync_client(self) -> WorkersAI:
         """This object's sync core client (made on first use, then reused)."""

@@ -77,6 +77,18 @@ def model_facts(model: str) -> ModelFacts:
     return KNOWN_MODELS.get(model, ModelFacts())
 
 
+def takes_images(model: str) -> bool | None:
+    """Whether a chat model takes image input: True or False when we know, None when not
+    (an unknown model is left to Cloudflare to judge)."""
+    if model not in KNOWN_MODELS:
+        return None
+    return KNOWN_MODELS[model].vision
+
+
+def vision_models() -> list[str]:
+    return sorted(name for name, facts in KNOWN_MODELS.items() if facts.vision)
+
+
 def result_family(model: str) -> ResultFamily:
     """Which ``result`` shape a text-generation model answers with."""
     if _OPENAI_FAMILY.search(model):

@@ -8,7 +8,8 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
-from ._models import embedding_batch_limit, result_family
+from ._gateway import GatewayOptions
+from ._models import embedding_batch_limit, result_family, takes_images, vision_models
 from .errors import InvalidRequestError
 from .types import ROLES, Message
 
@@ -31,6 +32,23 @@ class ChatOptions(TypedDict, total=False):
     raw: bool | None
     lora: str | None
     extra: Mapping[str, Any] | None
+
+
+class Routing(TypedDict, total=False):
+    """Per-call options that choose where a request goes, not what it asks."""
+
+    fallback_models: Sequence[str] | None
+    gateway: GatewayOptions | Mapping[str, Any] | None
+
+
+def pop_routing(kwargs: dict[str, Any]) -> Routing:
+    """Take a framework call's routing keywords out of its other options."""
+    routing = Routing()
+    if "fallback_models" in kwargs:
+        routing["fallback_models"] = kwargs.pop("fallback_models")
+    if "gateway" in kwargs:
+        routing["gateway"] = kwargs.pop("gateway")
+    return routing
 
 
 # The sampling options, by their wire names; the adapters' fields of the same names map here.
@@ -150,6 +168,22 @@ def normalize_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return out
 
 
+def _has_image(message: Mapping[str, Any]) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(part, Mapping) and part.get("type") in ("image_url", "image") for part in content
+    )
+
+
+def check_images_allowed(model: str, messages: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse images for a model we know has no vision, before spending a request on it."""
+    if takes_images(model) is False and any(_has_image(m) for m in messages):
+        raise InvalidRequestError(
+            f"{model} has no vision and cannot take image input; use a vision model such as "
+            f"{', '.join(vision_models())}, or send text only."
+        )
+
+
 def build_chat_body(
     model: str,
     messages: Sequence[Message] | None,
@@ -170,6 +204,7 @@ def build_chat_body(
         body = {"prompt": prompt}
     elif messages is not None:
         body = {"messages": normalize_messages(messages)}
+        check_images_allowed(model, body["messages"])
     else:
         raise InvalidRequestError("Pass messages or a prompt")
 
@@ -199,15 +234,19 @@ def build_chat_body(
     return body
 
 
-def embedding_batches(model: str, texts: str | Sequence[str]) -> list[list[str]]:
-    """Split ``texts`` into requests no larger than the model takes."""
+def embedding_batches(
+    model: str, texts: str | Sequence[str], batch_size: int | None = None
+) -> list[list[str]]:
+    """Split ``texts`` into requests of ``batch_size``, never larger than the model takes."""
     items = [texts] if isinstance(texts, str) else list(texts)
     if not items:
         raise InvalidRequestError("texts is empty: pass at least one text to embed")
     for position, text in enumerate(items):
         if not isinstance(text, str):
             raise InvalidRequestError(f"texts[{position}] is not a string: {text!r}")
-    size = embedding_batch_limit(model)
+    if batch_size is not None and batch_size < 1:
+        raise InvalidRequestError("batch_size must be >= 1")
+    size = min(batch_size or embedding_batch_limit(model), embedding_batch_limit(model))
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .errors import APIConnectionError, APIStatusError, QuotaExceededError, WorkersAIError
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    NotFoundError,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+    WorkersAIError,
+)
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
@@ -19,6 +28,21 @@ def is_retryable(error: WorkersAIError) -> bool:
     if isinstance(error, APIStatusError) and error.status is not None:
         return error.status in RETRYABLE_STATUSES or error.status >= 500
     return False
+
+
+# "No such model" (5007) and "invalid model id" (3042): another model may well be there.
+_MODEL_UNAVAILABLE_CODES = frozenset({5007, 3042})
+
+
+def warrants_fallback(error: WorkersAIError) -> bool:
+    """After the retries on a model: try the next one on capacity (429/3040), server errors,
+    timeouts or an unavailable model; never on auth, bad input or the daily quota (3036),
+    which another model would meet just the same."""
+    if isinstance(error, QuotaExceededError):
+        return False
+    if isinstance(error, (RateLimitError, ServerError, APITimeoutError)):
+        return True
+    return isinstance(error, NotFoundError) and error.code in _MODEL_UNAVAILABLE_CODES
 
 
 @dataclass(frozen=True)

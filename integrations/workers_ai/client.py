@@ -10,21 +10,25 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from httpx_sse import EventSource
 from pydantic import SecretStr
 from typing_extensions import Self, Unpack
 
-from ._config import ClientConfig
+from . import _batch
+from ._config import GATEWAY_TOKEN_ENV, ClientConfig, first_env
+from ._gateway import GatewayOptions, gateway_options
+from ._models import model_facts
 from ._parse import (
     embedding_result,
     parse_chat_result,
@@ -33,16 +37,20 @@ from ._parse import (
     parse_usage,
     unwrap_envelope,
 )
+from ._ratelimit import RateLimiter
 from ._request import (
     ChatOptions,
     build_chat_body,
     check_run_payload,
     embedding_batches,
 )
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, warrants_fallback
 from .errors import (
     APIConnectionError,
     APITimeoutError,
+    BatchTimeoutError,
+    ConfigurationError,
+    InvalidRequestError,
     StreamError,
     UnexpectedResponseError,
     WorkersAIError,
@@ -50,7 +58,16 @@ from .errors import (
     failure_in_envelope,
 )
 from .streaming import StreamParser, chunk_from_result
-from .types import ChatChunk, ChatResult, EmbeddingResult, Message, ModelInfo, Usage
+from .types import (
+    BatchItem,
+    BatchStatus,
+    ChatChunk,
+    ChatResult,
+    EmbeddingResult,
+    Message,
+    ModelInfo,
+    Usage,
+)
 
 logger = logging.getLogger("workers_ai")
 
@@ -62,6 +79,12 @@ USER_AGENT = f"workers-ai-integrations/{_VERSION}"
 
 MODELS_PAGE_SIZE = 100
 DEFAULT_EMBED_CONCURRENCY = 4
+DEFAULT_BATCH_POLL_INTERVAL = 5.0  # seconds between polls once the first quick ones are spent
+DEFAULT_BATCH_TIMEOUT = 900.0
+# Answers that are the output itself, not a JSON envelope (text-to-image models send PNG).
+_BINARY_TYPES = ("image/", "audio/", "video/", "application/octet-stream")
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -69,7 +92,9 @@ class _Request:
     method: str
     url: str | httpx.URL
     json: Any = None
+    content: bytes | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] | None = None
     model: str = ""
     json_mode: bool = False
 
@@ -93,6 +118,21 @@ def _is_event_stream(response: httpx.Response) -> bool:
     return content_type.startswith("text/event-stream")
 
 
+def _is_binary(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith(_BINARY_TYPES)
+
+
+def _model_names(names: Sequence[str], what: str) -> tuple[str, ...]:
+    if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+        raise InvalidRequestError(f"{what} must be a list of model names, got {names!r:.200}")
+    return tuple(names)
+
+
+def _next_in(chain: Sequence[str], position: int) -> str | None:
+    return chain[position + 1] if position + 1 < len(chain) else None
+
+
 class _Core:
     """State and pure logic shared by both clients."""
 
@@ -107,9 +147,15 @@ class _Core:
         timeout: float | httpx.Timeout,
         max_retries: int,
         allow_insecure_http: bool,
+        fallback_models: Sequence[str],
+        requests_per_minute: float | None,
+        rate_limiter: RateLimiter | None,
+        gateway: GatewayOptions | Mapping[str, Any] | None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if requests_per_minute is not None and rate_limiter is not None:
+            raise ValueError("Pass requests_per_minute or rate_limiter, not both")
         self._config = ClientConfig.resolve(
             account_id=account_id,
             api_token=api_token,
@@ -120,6 +166,12 @@ class _Core:
         )
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
+        self.fallback_models: tuple[str, ...] = _model_names(fallback_models, "fallback_models")
+        self.rate_limiter = (
+            RateLimiter(requests_per_minute) if requests_per_minute is not None else rate_limiter
+        )
+        self.gateway = self._with_env_token(gateway_options(gateway) or GatewayOptions())
+        self._gateway_headers = self._check_gateway(self.gateway)
         # Per-call work done once: httpx re-parses a str URL on every request.
         self._auth: dict[str, str] | None = None
         self._run_urls: dict[str, httpx.URL] = {}
@@ -152,6 +204,49 @@ class _Core:
             url = self._run_urls[model] = httpx.URL(self._config.run_url(model))
         return url
 
+    def _with_env_token(self, options: GatewayOptions) -> GatewayOptions:
+        """An authenticated gateway's token from WORKERS_AI_GATEWAY_TOKEN, when a gateway is
+        used and no token was given (without a gateway the variable is ignored)."""
+        if options.token is not None or not self._config.gateway_id:
+            return options
+        token = first_env((GATEWAY_TOKEN_ENV,), os.environ)
+        return options.merged(GatewayOptions(token=token)) if token else options
+
+    def _check_gateway(self, options: GatewayOptions) -> dict[str, str] | None:
+        """The cf-aig-* headers for ``options``; they need a gateway to go to."""
+        if options.is_empty():
+            return None
+        if not self._config.gateway_id:
+            raise ConfigurationError(
+                "AI Gateway options (token, cache, metadata) need a gateway: pass gateway_id=... "
+                "or set WORKERS_AI_GATEWAY_ID."
+            )
+        return options.headers()
+
+    def _run_headers(
+        self, gateway: GatewayOptions | Mapping[str, Any] | None
+    ) -> dict[str, str] | None:
+        """Extra headers of a request to a model: the client's gateway options, or a call's."""
+        override = gateway_options(gateway)
+        if override is None:
+            return self._gateway_headers
+        return self._check_gateway(self.gateway.merged(override))
+
+    def _models_to_try(self, model: str, fallback_models: Sequence[str] | None) -> list[str]:
+        chain = self.fallback_models if fallback_models is None else fallback_models
+        names = [model, *_model_names(chain, "fallback_models")]
+        return list(dict.fromkeys(names))  # a model named twice is tried once
+
+    @staticmethod
+    def _falls_back(error: WorkersAIError, model: str, next_model: str | None) -> bool:
+        """Whether to try ``next_model`` after ``error`` on ``model`` (retries already spent)."""
+        if next_model is None or not warrants_fallback(error):
+            return False
+        logger.warning(
+            "Workers AI model %s failed (%s); falling back to %s", model, error.message, next_model
+        )
+        return True
+
     def _chat_request(
         self,
         model: str,
@@ -159,26 +254,65 @@ class _Core:
         prompt: str | None,
         stream: bool,
         options: ChatOptions,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> _Request:
         body = build_chat_body(model, messages, prompt, stream=stream, options=options)
         return _Request(
             "POST",
             self._run_url(model),
             json=body,
+            headers=self._run_headers(gateway),
             model=model,
             json_mode="response_format" in body,
         )
 
-    def _embed_requests(self, model: str, texts: str | Sequence[str]) -> list[_Request]:
+    def _embed_requests(
+        self,
+        model: str,
+        texts: str | Sequence[str],
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+        batch_size: int | None = None,
+    ) -> list[_Request]:
         url = self._run_url(model)
+        headers = self._run_headers(gateway)
         return [
-            _Request("POST", url, json={"text": batch}, model=model)
-            for batch in embedding_batches(model, texts)
+            _Request("POST", url, json={"text": batch}, headers=headers, model=model)
+            for batch in embedding_batches(model, texts, batch_size)
         ]
 
-    def _run_request(self, model: str, payload: Mapping[str, Any]) -> _Request:
-        check_run_payload(model, payload)
-        return _Request("POST", self._run_url(model), json=dict(payload), model=model)
+    def _run_request(
+        self,
+        model: str,
+        inputs: Mapping[str, Any] | bytes,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> _Request:
+        headers = self._run_headers(gateway)
+        if isinstance(inputs, (bytes, bytearray, memoryview)):
+            # Binary input (audio, images): the body is the bytes themselves.
+            raw = bytes(inputs)
+            if not raw:
+                raise InvalidRequestError("inputs is empty: pass the audio or image bytes")
+            binary = {**(headers or {}), "Content-Type": "application/octet-stream"}
+            return _Request("POST", self._run_url(model), content=raw, headers=binary, model=model)
+        check_run_payload(model, inputs)
+        return _Request(
+            "POST", self._run_url(model), json=dict(inputs), headers=headers, model=model
+        )
+
+    def _batch_request(
+        self,
+        model: str,
+        body: dict[str, Any],
+        gateway: GatewayOptions | Mapping[str, Any] | None,
+    ) -> _Request:
+        return _Request(
+            "POST",
+            self._run_url(model),
+            json=body,
+            params=dict(_batch.QUEUE_PARAMS),
+            headers=self._run_headers(gateway),
+            model=model,
+        )
 
     def _models_request(self, page: int, task: str | None, search: str | None) -> _Request:
         params: dict[str, Any] = {"page": page, "per_page": MODELS_PAGE_SIZE}
@@ -189,8 +323,13 @@ class _Core:
         return _Request("GET", self._config.account_url("ai/models/search"), params=params)
 
     def _httpx_kwargs(self, request: _Request) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"headers": self._headers(), "timeout": self._timeout}
-        if request.json is not None:
+        headers = self._headers()
+        if request.headers:
+            headers = {**headers, **request.headers}
+        kwargs: dict[str, Any] = {"headers": headers, "timeout": self._timeout}
+        if request.content is not None:
+            kwargs["content"] = request.content
+        elif request.json is not None:
             kwargs["json"] = request.json
         if request.params:
             kwargs["params"] = request.params
@@ -211,11 +350,21 @@ class _Core:
         )
 
     @staticmethod
-    def _error_for(response: httpx.Response) -> WorkersAIError | None:
+    def _error_for(request: _Request, response: httpx.Response) -> WorkersAIError | None:
         """The error an already-read answer stands for, or None when it is a success."""
         if response.status_code >= 400:
-            return error_from_response(response.status_code, response.content, response.headers)
+            return error_from_response(
+                response.status_code,
+                response.content,
+                response.headers,
+                model=request.model or None,
+                context_window=model_facts(request.model).context_window,
+            )
         return None
+
+    def _wait_for_rate_limit(self) -> float:
+        """Seconds to wait before the next HTTP request (0 without a rate limit)."""
+        return self.rate_limiter.reserve() if self.rate_limiter is not None else 0.0
 
     @staticmethod
     def _result(response: httpx.Response) -> Any:
@@ -230,6 +379,31 @@ class _Core:
         if failure_in_envelope(body):
             raise error_from_response(400, response.content, response.headers)
         return unwrap_envelope(body)
+
+    def _run_result(self, response: httpx.Response) -> Any:
+        """``run``'s answer: bytes when the model answers with a file (images), else the
+        ``result`` of the JSON envelope."""
+        if _is_binary(response):
+            return response.content
+        return self._result(response)
+
+    @staticmethod
+    def _batched_embeddings(
+        status: BatchStatus, sent: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[list[float]], Usage | None]:
+        """Vectors of a finished embeddings batch (one item per request of texts), in order."""
+        vectors: list[list[float]] = []
+        for item in _batch.check_complete(status, len(sent)):
+            if not item.success:
+                raise _batch.item_error(status.model, item)
+            found = parse_embeddings(item.result)
+            expected = len(sent[item.index]["text"])
+            if len(found) != expected:
+                raise UnexpectedResponseError(
+                    f"Workers AI returned {len(found)} embeddings for {expected} texts"
+                )
+            vectors.extend(found)
+        return vectors, status.usage
 
     def _chat_result(self, request: _Request, response: httpx.Response) -> ChatResult:
         return parse_chat_result(
@@ -280,6 +454,11 @@ class _Core:
             return models, page * per_page < int(info["total_count"])
         return models, len(items) >= MODELS_PAGE_SIZE
 
+    def _batch_status(
+        self, request: _Request, response: httpx.Response, request_id: str | None = None
+    ) -> BatchStatus:
+        return _batch.parse_status(self._result(response), request.model, request_id)
+
     def _retry_delay(self, attempt: int, error: WorkersAIError, request: _Request) -> float | None:
         delay = self._retry.delay(attempt, error)
         if delay is not None:
@@ -310,6 +489,10 @@ class WorkersAI(_Core):
         *,
         gateway_url: str | None = None,
         allow_insecure_http: bool = False,
+        fallback_models: Sequence[str] = (),
+        requests_per_minute: float | None = None,
+        rate_limiter: RateLimiter | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(
             account_id=account_id,
@@ -320,6 +503,10 @@ class WorkersAI(_Core):
             timeout=timeout,
             max_retries=max_retries,
             allow_insecure_http=allow_insecure_http,
+            fallback_models=fallback_models,
+            requests_per_minute=requests_per_minute,
+            rate_limiter=rate_limiter,
+            gateway=gateway,
         )
         self._owns_http = http_client is None
         self._http_client = http_client  # ours is made on first use: construction stays cheap
@@ -333,11 +520,18 @@ class WorkersAI(_Core):
         messages: Sequence[Message] | None = None,
         *,
         prompt: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
-        """One whole answer from a text-generation model."""
-        request = self._chat_request(model, messages, prompt, False, options)
-        return self._chat_result(request, self._send(request))
+        """One whole answer from a text-generation model (``result.model`` names the model
+        that answered, which differs from ``model`` after a fallback)."""
+
+        def attempt(candidate: str) -> ChatResult:
+            request = self._chat_request(candidate, messages, prompt, False, options, gateway)
+            return self._chat_result(request, self._send(request))
+
+        return self._with_fallback(self._models_to_try(model, fallback_models), attempt)
 
     def stream_chat(
         self,
@@ -345,17 +539,53 @@ class WorkersAI(_Core):
         messages: Sequence[Message] | None = None,
         *,
         prompt: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
         **options: Unpack[ChatOptions],
     ) -> Iterator[ChatChunk]:
-        """Chunks as they arrive; the last one carries usage and finish_reason."""
-        request = self._chat_request(model, messages, prompt, True, options)
-        return self._stream(request)
+        """Chunks as they arrive; the last one carries usage and finish_reason. A fallback
+        happens only before the first chunk: output is never repeated."""
 
-    def embed(self, model: str, texts: str | Sequence[str]) -> EmbeddingResult:
-        """Embeddings for ``texts`` (split into requests the model accepts), in order."""
-        requests = self._embed_requests(model, texts)
-        batches = [self._embedding_batch(r, self._send(r)) for r in requests]
-        return self._embedding_result(model, batches)
+        def build(candidate: str) -> _Request:
+            return self._chat_request(candidate, messages, prompt, True, options, gateway)
+
+        chain = self._models_to_try(model, fallback_models)
+        return self._stream_with_fallback(chain, build(chain[0]), build)
+
+    def embed(
+        self,
+        model: str,
+        texts: str | Sequence[str],
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+        batch_size: int | None = None,
+        use_batch_api: bool = False,
+        poll_interval: float = DEFAULT_BATCH_POLL_INTERVAL,
+        timeout: float = DEFAULT_BATCH_TIMEOUT,
+    ) -> EmbeddingResult:
+        """Embeddings for ``texts``, in order, split into requests of ``batch_size`` texts
+        (default and most: what the model takes per request).
+
+        ``use_batch_api`` queues the requests on Cloudflare's Batch API and polls for them
+        (every ``poll_interval`` seconds, up to ``timeout``): for corpora too big to push.
+        """
+
+        def attempt(candidate: str) -> EmbeddingResult:
+            requests = self._embed_requests(candidate, texts, gateway, batch_size)
+            if use_batch_api:
+                bodies = [r.json for r in requests]
+                batches = [
+                    self._batched_embeddings(
+                        self._await_batch(candidate, job, gateway, poll_interval, timeout), job
+                    )
+                    for job in _batch.split_jobs(bodies)
+                ]
+            else:
+                batches = [self._embedding_batch(r, self._send(r)) for r in requests]
+            return self._embedding_result(candidate, batches)
+
+        return self._with_fallback(self._models_to_try(model, fallback_models), attempt)
 
     def models(self, task: str | None = None, search: str | None = None) -> list[ModelInfo]:
         """Every model in the catalog (all pages), optionally filtered."""
@@ -367,9 +597,57 @@ class WorkersAI(_Core):
             page += 1
         return found
 
-    def run(self, model: str, payload: Mapping[str, Any]) -> Any:
-        """Any model, any task: send ``payload`` as is and return the ``result``."""
-        return self._result(self._send(self._run_request(model, payload)))
+    def run(
+        self,
+        model: str,
+        inputs: Mapping[str, Any] | bytes,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Any model, any task: send ``inputs`` (a dict as JSON, or bytes as the raw body for
+        audio and image models) and return the ``result``, or the bytes of a file answer."""
+
+        def attempt(candidate: str) -> Any:
+            return self._run_result(self._send(self._run_request(candidate, inputs, gateway)))
+
+        return self._with_fallback(self._models_to_try(model, fallback_models), attempt)
+
+    def submit_batch(
+        self,
+        model: str,
+        requests: Sequence[Mapping[str, Any]],
+        *,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> BatchStatus:
+        """Queue ``requests`` (each the model's input) on the Batch API; returns at once."""
+        request = self._batch_request(model, _batch.submit_body(requests), gateway)
+        return self._batch_status(request, self._send(request))
+
+    def get_batch(
+        self,
+        model: str,
+        request_id: str,
+        *,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> BatchStatus:
+        """Where a queued batch stands; once done, its items in submission order."""
+        request = self._batch_request(model, _batch.poll_body(request_id), gateway)
+        return self._batch_status(request, self._send(request), request_id)
+
+    def run_batch(
+        self,
+        model: str,
+        requests: Sequence[Mapping[str, Any]],
+        *,
+        poll_interval: float = DEFAULT_BATCH_POLL_INTERVAL,
+        timeout: float = DEFAULT_BATCH_TIMEOUT,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> list[BatchItem]:
+        """Submit, poll until done, and return one item per request in submission order.
+        Raises BatchTimeoutError (with the request_id, to fetch later) after ``timeout``."""
+        status = self._await_batch(model, requests, gateway, poll_interval, timeout)
+        return _batch.check_complete(status, len(requests))
 
     def close(self) -> None:
         """Release the connection pool (an injected client stays open; a later call reopens)."""
@@ -388,6 +666,58 @@ class WorkersAI(_Core):
     ) -> None:
         self.close()
 
+    # -- fallback and batches -----------------------------------------------------------------
+
+    def _with_fallback(self, chain: Sequence[str], attempt: Callable[[str], _T]) -> _T:
+        for position, candidate in enumerate(chain):
+            try:
+                return attempt(candidate)
+            except WorkersAIError as error:
+                if not self._falls_back(error, candidate, _next_in(chain, position)):
+                    raise
+        raise AssertionError("a fallback chain is never empty")
+
+    def _stream_with_fallback(
+        self, chain: Sequence[str], request: _Request, build: Callable[[str], _Request]
+    ) -> Iterator[ChatChunk]:
+        position = 0
+        while True:
+            started = False
+            try:
+                for chunk in self._stream(request):
+                    started = True
+                    yield chunk
+                return
+            except WorkersAIError as error:
+                following = _next_in(chain, position)
+                if started or not self._falls_back(error, request.model, following):
+                    raise
+                assert following is not None
+                position += 1
+                request = build(following)
+
+    def _await_batch(
+        self,
+        model: str,
+        requests: Sequence[Mapping[str, Any]],
+        gateway: GatewayOptions | Mapping[str, Any] | None,
+        poll_interval: float,
+        timeout: float,
+    ) -> BatchStatus:
+        delays = _batch.poll_delays(poll_interval)
+        status = self.submit_batch(model, requests, gateway=gateway)
+        deadline = time.monotonic() + timeout
+        while not status.done:
+            delay = next(delays)
+            if time.monotonic() + delay > deadline:
+                raise BatchTimeoutError(
+                    _batch.batch_timeout_message(model, status.request_id, timeout),
+                    request_id=status.request_id,
+                )
+            time.sleep(delay)
+            status = self.get_batch(model, status.request_id, gateway=gateway)
+        return status
+
     # -- sending ------------------------------------------------------------------------------
 
     @property
@@ -400,10 +730,16 @@ class WorkersAI(_Core):
                 client = self._http_client
         return client
 
+    def _pace(self) -> None:
+        wait = self._wait_for_rate_limit()
+        if wait > 0:
+            time.sleep(wait)
+
     def _send(self, request: _Request) -> httpx.Response:
         attempt = 0
         while True:
             try:
+                self._pace()
                 try:
                     response = self._http.request(
                         request.method, request.url, **self._httpx_kwargs(request)
@@ -411,7 +747,7 @@ class WorkersAI(_Core):
                 except httpx.HTTPError as exc:
                     raise _transport_error(exc, request) from exc
                 self._log(request, response)
-                error = self._error_for(response)
+                error = self._error_for(request, response)
                 if error is not None:
                     raise error
                 return response
@@ -427,6 +763,7 @@ class WorkersAI(_Core):
         while True:
             started = False
             try:
+                self._pace()
                 try:
                     with self._http.stream(
                         request.method, request.url, **self._httpx_kwargs(request)
@@ -434,7 +771,7 @@ class WorkersAI(_Core):
                         self._log(request, response)
                         if response.status_code >= 400 or not _is_event_stream(response):
                             response.read()
-                            error = self._error_for(response)
+                            error = self._error_for(request, response)
                             if error is not None:
                                 raise error
                             yield chunk_from_result(self._chat_result(request, response))
@@ -476,6 +813,10 @@ class AsyncWorkersAI(_Core):
         gateway_url: str | None = None,
         allow_insecure_http: bool = False,
         embed_concurrency: int = DEFAULT_EMBED_CONCURRENCY,
+        fallback_models: Sequence[str] = (),
+        requests_per_minute: float | None = None,
+        rate_limiter: RateLimiter | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(
             account_id=account_id,
@@ -486,6 +827,10 @@ class AsyncWorkersAI(_Core):
             timeout=timeout,
             max_retries=max_retries,
             allow_insecure_http=allow_insecure_http,
+            fallback_models=fallback_models,
+            requests_per_minute=requests_per_minute,
+            rate_limiter=rate_limiter,
+            gateway=gateway,
         )
         if embed_concurrency < 1:
             raise ValueError("embed_concurrency must be >= 1")
@@ -501,10 +846,15 @@ class AsyncWorkersAI(_Core):
         messages: Sequence[Message] | None = None,
         *,
         prompt: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
-        request = self._chat_request(model, messages, prompt, False, options)
-        return self._chat_result(request, await self._send(request))
+        async def attempt(candidate: str) -> ChatResult:
+            request = self._chat_request(candidate, messages, prompt, False, options, gateway)
+            return self._chat_result(request, await self._send(request))
+
+        return await self._with_fallback(self._models_to_try(model, fallback_models), attempt)
 
     def stream_chat(
         self,
@@ -512,23 +862,57 @@ class AsyncWorkersAI(_Core):
         messages: Sequence[Message] | None = None,
         *,
         prompt: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
         **options: Unpack[ChatOptions],
     ) -> AsyncIterator[ChatChunk]:
         """``async for chunk in client.stream_chat(...)``; input is checked at the call."""
-        request = self._chat_request(model, messages, prompt, True, options)
-        return self._stream(request)
 
-    async def embed(self, model: str, texts: str | Sequence[str]) -> EmbeddingResult:
+        def build(candidate: str) -> _Request:
+            return self._chat_request(candidate, messages, prompt, True, options, gateway)
+
+        chain = self._models_to_try(model, fallback_models)
+        return self._stream_with_fallback(chain, build(chain[0]), build)
+
+    async def embed(
+        self,
+        model: str,
+        texts: str | Sequence[str],
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+        batch_size: int | None = None,
+        use_batch_api: bool = False,
+        poll_interval: float = DEFAULT_BATCH_POLL_INTERVAL,
+        timeout: float = DEFAULT_BATCH_TIMEOUT,
+    ) -> EmbeddingResult:
         """Like :meth:`WorkersAI.embed`; batches go out concurrently (``embed_concurrency``)."""
-        requests = self._embed_requests(model, texts)
-        gate = asyncio.Semaphore(self.embed_concurrency)
 
-        async def one(request: _Request) -> tuple[list[list[float]], Usage | None]:
-            async with gate:
-                return self._embedding_batch(request, await self._send(request))
+        async def attempt(candidate: str) -> EmbeddingResult:
+            requests = self._embed_requests(candidate, texts, gateway, batch_size)
+            gate = asyncio.Semaphore(self.embed_concurrency)
 
-        batches = await asyncio.gather(*(one(r) for r in requests))
-        return self._embedding_result(model, list(batches))
+            async def one(request: _Request) -> tuple[list[list[float]], Usage | None]:
+                async with gate:
+                    return self._embedding_batch(request, await self._send(request))
+
+            async def job(
+                bodies: list[Mapping[str, Any]],
+            ) -> tuple[list[list[float]], Usage | None]:
+                async with gate:
+                    status = await self._await_batch(
+                        candidate, bodies, gateway, poll_interval, timeout
+                    )
+                return self._batched_embeddings(status, bodies)
+
+            if use_batch_api:
+                jobs = _batch.split_jobs([r.json for r in requests])
+                batches = await asyncio.gather(*(job(bodies) for bodies in jobs))
+            else:
+                batches = await asyncio.gather(*(one(r) for r in requests))
+            return self._embedding_result(candidate, list(batches))
+
+        return await self._with_fallback(self._models_to_try(model, fallback_models), attempt)
 
     async def models(self, task: str | None = None, search: str | None = None) -> list[ModelInfo]:
         found: list[ModelInfo] = []
@@ -540,8 +924,51 @@ class AsyncWorkersAI(_Core):
             page += 1
         return found
 
-    async def run(self, model: str, payload: Mapping[str, Any]) -> Any:
-        return self._result(await self._send(self._run_request(model, payload)))
+    async def run(
+        self,
+        model: str,
+        inputs: Mapping[str, Any] | bytes,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> Any:
+        async def attempt(candidate: str) -> Any:
+            request = self._run_request(candidate, inputs, gateway)
+            return self._run_result(await self._send(request))
+
+        return await self._with_fallback(self._models_to_try(model, fallback_models), attempt)
+
+    async def submit_batch(
+        self,
+        model: str,
+        requests: Sequence[Mapping[str, Any]],
+        *,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> BatchStatus:
+        request = self._batch_request(model, _batch.submit_body(requests), gateway)
+        return self._batch_status(request, await self._send(request))
+
+    async def get_batch(
+        self,
+        model: str,
+        request_id: str,
+        *,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> BatchStatus:
+        request = self._batch_request(model, _batch.poll_body(request_id), gateway)
+        return self._batch_status(request, await self._send(request), request_id)
+
+    async def run_batch(
+        self,
+        model: str,
+        requests: Sequence[Mapping[str, Any]],
+        *,
+        poll_interval: float = DEFAULT_BATCH_POLL_INTERVAL,
+        timeout: float = DEFAULT_BATCH_TIMEOUT,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> list[BatchItem]:
+        status = await self._await_batch(model, requests, gateway, poll_interval, timeout)
+        return _batch.check_complete(status, len(requests))
 
     async def aclose(self) -> None:
         """Release the connection pool (an injected client stays open; a later call reopens)."""
@@ -560,6 +987,60 @@ class AsyncWorkersAI(_Core):
     ) -> None:
         await self.aclose()
 
+    # -- fallback and batches -----------------------------------------------------------------
+
+    async def _with_fallback(
+        self, chain: Sequence[str], attempt: Callable[[str], Awaitable[_T]]
+    ) -> _T:
+        for position, candidate in enumerate(chain):
+            try:
+                return await attempt(candidate)
+            except WorkersAIError as error:
+                if not self._falls_back(error, candidate, _next_in(chain, position)):
+                    raise
+        raise AssertionError("a fallback chain is never empty")
+
+    async def _stream_with_fallback(
+        self, chain: Sequence[str], request: _Request, build: Callable[[str], _Request]
+    ) -> AsyncIterator[ChatChunk]:
+        position = 0
+        while True:
+            started = False
+            try:
+                async for chunk in self._stream(request):
+                    started = True
+                    yield chunk
+                return
+            except WorkersAIError as error:
+                following = _next_in(chain, position)
+                if started or not self._falls_back(error, request.model, following):
+                    raise
+                assert following is not None
+                position += 1
+                request = build(following)
+
+    async def _await_batch(
+        self,
+        model: str,
+        requests: Sequence[Mapping[str, Any]],
+        gateway: GatewayOptions | Mapping[str, Any] | None,
+        poll_interval: float,
+        timeout: float,
+    ) -> BatchStatus:
+        delays = _batch.poll_delays(poll_interval)
+        status = await self.submit_batch(model, requests, gateway=gateway)
+        deadline = time.monotonic() + timeout
+        while not status.done:
+            delay = next(delays)
+            if time.monotonic() + delay > deadline:
+                raise BatchTimeoutError(
+                    _batch.batch_timeout_message(model, status.request_id, timeout),
+                    request_id=status.request_id,
+                )
+            await asyncio.sleep(delay)
+            status = await self.get_batch(model, status.request_id, gateway=gateway)
+        return status
+
     # -- sending ------------------------------------------------------------------------------
 
     @property
@@ -568,10 +1049,16 @@ class AsyncWorkersAI(_Core):
             self._http_client = httpx.AsyncClient(verify=shared_ssl_context())
         return self._http_client
 
+    async def _pace(self) -> None:
+        wait = self._wait_for_rate_limit()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     async def _send(self, request: _Request) -> httpx.Response:
         attempt = 0
         while True:
             try:
+                await self._pace()
                 try:
                     response = await self._http.request(
                         request.method, request.url, **self._httpx_kwargs(request)
@@ -579,7 +1066,7 @@ class AsyncWorkersAI(_Core):
                 except httpx.HTTPError as exc:
                     raise _transport_error(exc, request) from exc
                 self._log(request, response)
-                error = self._error_for(response)
+                error = self._error_for(request, response)
                 if error is not None:
                     raise error
                 return response
@@ -595,6 +1082,7 @@ class AsyncWorkersAI(_Core):
         while True:
             started = False
             try:
+                await self._pace()
                 try:
                     async with self._http.stream(
                         request.method, request.url, **self._httpx_kwargs(request)
@@ -602,7 +1090,7 @@ class AsyncWorkersAI(_Core):
                         self._log(request, response)
                         if response.status_code >= 400 or not _is_event_stream(response):
                             await response.aread()
-                            error = self._error_for(response)
+                            error = self._error_for(request, response)
                             if error is not None:
                                 raise error
                             yield chunk_from_result(self._chat_result(request, response))

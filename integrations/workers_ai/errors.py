@@ -51,6 +51,17 @@ class BadRequestError(APIStatusError):
     """400: the input does not fit the model's schema (codes 5006, 5004, 3003, ...)."""
 
 
+class ContextWindowExceededError(BadRequestError):
+    """The prompt plus ``max_tokens`` do not fit the model's context window (code 5021).
+
+    ``context_window`` is the model's limit in tokens when Cloudflare's message or the model
+    catalog says it; ``requested_tokens`` is Cloudflare's estimate of what was asked for.
+    """
+
+    context_window: int | None = None
+    requested_tokens: int | None = None
+
+
 class AuthenticationError(APIStatusError):
     """401/403 code 10000: the token was refused."""
 
@@ -91,6 +102,28 @@ class StreamError(WorkersAIError):
     """A stream broke: it ended without ``[DONE]`` or carried an event we cannot read."""
 
 
+class BatchTimeoutError(WorkersAIError):
+    """A queued batch did not finish in time; ``request_id`` fetches it later (get_batch)."""
+
+    def __init__(self, message: str, *, request_id: str) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+# Cloudflare codes, one place each.
+CONTEXT_WINDOW_CODE = 5021
+GATEWAY_UNAUTHORIZED_CODE = 2009
+GATEWAY_NOT_FOUND_CODE = 2001
+# Context-window rejections: "... tokens (35000) exceeded this model context window limit
+# (24000)" (5021, HTTP 413 or 400) and the newer "exceeds the model's maximum context length
+# of 256000 tokens". Older answers carried 3010 with the same text, so the text decides too.
+_CONTEXT_WINDOW_TEXT = re.compile(
+    r"context window limit \((?P<limit>\d+)\)|maximum context length of (?P<max>\d+)",
+    re.IGNORECASE,
+)
+_REQUESTED_TOKENS_TEXT = re.compile(r"tokens \((?P<n>\d+)\) exceeded", re.IGNORECASE)
+
+
 # What to do next, per Cloudflare code. One place for each code's advice.
 _ADVICE: dict[int, str] = {
     10000: (
@@ -109,6 +142,18 @@ _ADVICE: dict[int, str] = {
     ),
     5016: "Accept the model's license terms first (see the model's page in the Cloudflare docs).",
     3006: "The request is too large; send fewer or shorter inputs.",
+    CONTEXT_WINDOW_CODE: (
+        "The prompt plus max_tokens do not fit the model's context window; trim the history "
+        "(LangChain trim_messages, a LlamaIndex memory buffer) or lower max_tokens."
+    ),
+    GATEWAY_UNAUTHORIZED_CODE: (
+        "The AI Gateway is authenticated: pass its token as gateway_token (sent as "
+        "cf-aig-authorization), or check that the token is right."
+    ),
+    GATEWAY_NOT_FOUND_CODE: (
+        "Check gateway_id: no AI Gateway of that name exists in this account (create it in the "
+        "Cloudflare dashboard)."
+    ),
 }
 
 
@@ -141,6 +186,8 @@ def _error_list(body: Any) -> list[dict[str, Any]]:
         return [e if isinstance(e, dict) else {"message": str(e)} for e in raw]
     # Some answers (the 2024 spec's 404 shape, OpenAI-style bodies) use a single "error".
     single = body.get("error")
+    if isinstance(single, list):  # the AI Gateway's envelope: "error": [{"code", "message"}]
+        return [e if isinstance(e, dict) else {"message": str(e)} for e in single]
     if isinstance(single, Mapping):
         return [dict(single)]
     if isinstance(single, str):
@@ -165,12 +212,16 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return max(seconds, 0.0)
 
 
-def _error_class(status: int, code: int | None) -> type[APIStatusError]:
+def _error_class(status: int, code: int | None, detail: str) -> type[APIStatusError]:
+    if code == CONTEXT_WINDOW_CODE or (
+        status in (400, 413) and _CONTEXT_WINDOW_TEXT.search(detail)
+    ):
+        return ContextWindowExceededError
     if code == 3036:
         return QuotaExceededError
-    if code in (5007, 3042, 7003):
+    if code in (5007, 3042, 7003, GATEWAY_NOT_FOUND_CODE):
         return NotFoundError
-    if code == 10000 or status == 401:
+    if code in (10000, GATEWAY_UNAUTHORIZED_CODE) or status == 401:
         return AuthenticationError
     if status == 403:
         return PermissionDeniedError
@@ -183,8 +234,19 @@ def _error_class(status: int, code: int | None) -> type[APIStatusError]:
     return BadRequestError
 
 
-def error_from_response(status: int, content: bytes, headers: Mapping[str, str]) -> APIStatusError:
-    """Build the typed error for an HTTP error answer, whatever its body holds."""
+def error_from_response(
+    status: int,
+    content: bytes,
+    headers: Mapping[str, str],
+    *,
+    model: str | None = None,
+    context_window: int | None = None,
+) -> APIStatusError:
+    """Build the typed error for an HTTP error answer, whatever its body holds.
+
+    ``model`` and ``context_window`` (from the catalog) name the limit in a context-window
+    error when Cloudflare's message does not.
+    """
     cf_ray = headers.get("cf-ray")
     retry_after = parse_retry_after(headers)
     text = content.decode("utf-8", errors="replace")
@@ -219,7 +281,11 @@ def error_from_response(status: int, content: bytes, headers: Mapping[str, str])
         parts.append(f"Retry-After: {retry_after:g} s.")
     if cf_ray:
         parts.append(f"[cf-ray {cf_ray}]")
-    cls = _error_class(status, code)
+    cls = _error_class(status, code, detail)
+    if cls is ContextWindowExceededError:
+        return _context_window_error(
+            parts, detail, model, context_window, status, code, errors, cf_ray
+        )
     return cls(
         " ".join(parts),
         status=status,
@@ -228,6 +294,31 @@ def error_from_response(status: int, content: bytes, headers: Mapping[str, str])
         cf_ray=cf_ray,
         retry_after=retry_after,
     )
+
+
+def _context_window_error(
+    parts: list[str],
+    detail: str,
+    model: str | None,
+    context_window: int | None,
+    status: int,
+    code: int | None,
+    errors: list[dict[str, Any]],
+    cf_ray: str | None,
+) -> ContextWindowExceededError:
+    match = _CONTEXT_WINDOW_TEXT.search(detail)
+    if match:
+        context_window = int(match.group("limit") or match.group("max"))
+    requested = _REQUESTED_TOKENS_TEXT.search(detail)
+    if context_window is not None:
+        whose = f"{model}'s" if model else "The model's"
+        parts.insert(1, f"{whose} context window is {context_window} tokens.")
+    error = ContextWindowExceededError(
+        " ".join(parts), status=status, code=code, errors=errors, cf_ray=cf_ray
+    )
+    error.context_window = context_window
+    error.requested_tokens = int(requested.group("n")) if requested else None
+    return error
 
 
 def failure_in_envelope(body: Any) -> bool:

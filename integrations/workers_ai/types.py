@@ -110,3 +110,32 @@ class ModelInfo(_Model):
     output_dimensions: int | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     """Every catalog property as sent (numbers and booleans usually arrive as strings)."""
+
+
+BatchState = Literal["queued", "running", "done"]
+
+
+class BatchItem(_Model):
+    """One request's outcome in a finished batch; ``index`` is its place in the submission."""
+
+    index: int
+    success: bool
+    result: Any = None
+    """The model's output, as ``run`` would return it (None when the item failed)."""
+    external_reference: str | None = None
+    error: str | None = None
+    """Why the item failed, as Cloudflare said it."""
+
+
+class BatchStatus(_Model):
+    """Where a queued batch stands. ``items`` are in submission order once it is done."""
+
+    request_id: str
+    model: str
+    status: BatchState
+    items: list[BatchItem] | None = None
+    usage: Usage | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"

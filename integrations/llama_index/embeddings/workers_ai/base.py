@@ -58,12 +58,20 @@ class WorkersAIEmbedding(BaseEmbedding, ConnectionFields):
         default=DEFAULT_EMBEDDING_BATCH_LIMIT,
         gt=0,
         le=2048,
-        description="Texts per request; lowered to the model's per-request limit.",
+        description="Texts per request, lowered to the model's per-request limit; with "
+        "use_batch_api, texts per queued batch job (split into requests the model takes).",
     )
     num_workers: int | None = Field(
         default=DEFAULT_EMBED_CONCURRENCY,
         ge=1,
         description="Most batches embedded at once by the async methods.",
+    )
+
+    use_batch_api: bool = Field(
+        default=False,
+        description="Queue requests on Cloudflare's Batch API and poll for the results: for "
+        "corpora too big to push from one machine. Raise embed_batch_size (up to 2048) so each "
+        "job carries many requests.",
     )
 
     _gates: _LoopGates = PrivateAttr(default_factory=lambda: _LoopGates())
@@ -80,7 +88,9 @@ class WorkersAIEmbedding(BaseEmbedding, ConnectionFields):
 
     @model_validator(mode="after")
     def _batch_within_model_limit(self) -> Self:
-        self.embed_batch_size = min(self.embed_batch_size, embedding_batch_limit(self.model_name))
+        if not self.use_batch_api:
+            limit = embedding_batch_limit(self.model_name)
+            self.embed_batch_size = min(self.embed_batch_size, limit)
         return self
 
     @classmethod
@@ -89,12 +99,13 @@ class WorkersAIEmbedding(BaseEmbedding, ConnectionFields):
 
     def _embed(self, texts: list[str]) -> list[Embedding]:
         client = self.sync_client()
-        return client.embed(self.model_name, texts).vectors
+        return client.embed(self.model_name, texts, use_batch_api=self.use_batch_api).vectors
 
     async def _aembed(self, texts: list[str]) -> list[Embedding]:
         client = self.async_client()
         async with self._gates.gate(self.num_workers or DEFAULT_EMBED_CONCURRENCY):
-            return (await client.embed(self.model_name, texts)).vectors
+            result = await client.embed(self.model_name, texts, use_batch_api=self.use_batch_api)
+        return result.vectors
 
     def _get_query_embedding(self, query: str) -> Embedding:
         return self._embed([query])[0]

@@ -30,6 +30,7 @@ from pydantic import AliasChoices
 
 from workers_ai import DEFAULT_CHAT_MODEL, ChatOptions, ModelInfo
 from workers_ai._clients import ConnectionFields, LazyClients
+from workers_ai._request import Routing, pop_routing
 
 from ._convert import (
     StreamAccumulator,
@@ -142,9 +143,12 @@ class WorkersAI(JsonModeLLM, ConnectionFields):
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def _options(self, call_kwargs: dict[str, Any]) -> ChatOptions:
+    def _options(self, call_kwargs: dict[str, Any]) -> tuple[Routing, ChatOptions]:
+        """A call's routing (``fallback_models=``, ``gateway=``) and its request options."""
+        call_kwargs = dict(call_kwargs)
+        routing = pop_routing(call_kwargs)
         defaults = {name: getattr(self, name) for name in SAMPLING_FIELDS}
-        return chat_options(defaults, self.additional_kwargs, call_kwargs)
+        return routing, chat_options(defaults, self.additional_kwargs, call_kwargs)
 
     def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:
         if not formatted and self.completion_to_prompt is not None:
@@ -154,13 +158,14 @@ class WorkersAI(JsonModeLLM, ConnectionFields):
     # -- the undecorated calls --------------------------------------------------------------------
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        options = self._options(kwargs)
-        answer = self.sync_client().chat(self.model, to_core_messages(messages), **options)
-        return chat_response(answer)
+        routing, options = self._options(kwargs)
+        messages_ = to_core_messages(messages)
+        return chat_response(self.sync_client().chat(self.model, messages_, **routing, **options))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        options = self._options(kwargs)
-        chunks = self.sync_client().stream_chat(self.model, to_core_messages(messages), **options)
+        routing, options = self._options(kwargs)
+        client = self.sync_client()
+        chunks = client.stream_chat(self.model, to_core_messages(messages), **routing, **options)
 
         def gen() -> ChatResponseGen:
             answer = StreamAccumulator()
@@ -170,15 +175,17 @@ class WorkersAI(JsonModeLLM, ConnectionFields):
         return gen()
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        options = self._options(kwargs)
+        routing, options = self._options(kwargs)
         client = self.async_client()
-        return chat_response(await client.chat(self.model, to_core_messages(messages), **options))
+        answer = await client.chat(self.model, to_core_messages(messages), **routing, **options)
+        return chat_response(answer)
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        options = self._options(kwargs)
-        chunks = self.async_client().stream_chat(self.model, to_core_messages(messages), **options)
+        routing, options = self._options(kwargs)
+        client = self.async_client()
+        chunks = client.stream_chat(self.model, to_core_messages(messages), **routing, **options)
 
         async def gen() -> ChatResponseAsyncGen:
             answer = StreamAccumulator()
