@@ -9,6 +9,7 @@ from ._gateway import GatewayOptions
 from ._models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
 from ._ratelimit import RateLimiter
 from ._request import ChatOptions
+from ._tasks import Classification, Segment, Transcription, Word
 from .client import AsyncWorkersAI, WorkersAI
 from .errors import (
     APIConnectionError,
@@ -57,6 +58,7 @@ __all__ = [
     "ChatChunk",
     "ChatOptions",
     "ChatResult",
+    "Classification",
     "ConfigurationError",
     "ContextWindowExceededError",
     "EmbeddingResult",
@@ -69,12 +71,15 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "RateLimiter",
+    "Segment",
     "ServerError",
     "StreamError",
     "ToolCall",
     "ToolCallDelta",
+    "Transcription",
     "UnexpectedResponseError",
     "Usage",
+    "Word",
     "WorkersAI",
     "WorkersAIError",
 ]

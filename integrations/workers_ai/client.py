@@ -25,7 +25,7 @@ from httpx_sse import EventSource
 from pydantic import SecretStr
 from typing_extensions import Self, Unpack
 
-from . import _batch
+from . import _batch, _tasks
 from ._config import GATEWAY_TOKEN_ENV, ClientConfig, first_env
 from ._gateway import GatewayOptions, gateway_options
 from ._models import model_facts
@@ -45,6 +45,7 @@ from ._request import (
     embedding_batches,
 )
 from ._retry import RetryPolicy, warrants_fallback
+from ._tasks import Classification, Transcription
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -85,6 +86,7 @@ DEFAULT_BATCH_TIMEOUT = 900.0
 _BINARY_TYPES = ("image/", "audio/", "video/", "application/octet-stream")
 
 _T = TypeVar("_T")
+RunInputs = Mapping[str, Any] | bytes
 
 
 @dataclass(frozen=True)
@@ -608,10 +610,85 @@ class WorkersAI(_Core):
         """Any model, any task: send ``inputs`` (a dict as JSON, or bytes as the raw body for
         audio and image models) and return the ``result``, or the bytes of a file answer."""
 
-        def attempt(candidate: str) -> Any:
-            return self._run_result(self._send(self._run_request(candidate, inputs, gateway)))
+        return self._run_built(model, lambda _: inputs, fallback_models, gateway)
 
-        return self._with_fallback(self._models_to_try(model, fallback_models), attempt)
+    # -- task helpers: thin typed shapes over run --------------------------------------------------
+
+    def generate_image(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> bytes:
+        """The image (PNG bytes) a text-to-image model draws for ``prompt``; ``options`` are the
+        model's own (``negative_prompt``, ``width``, ``height``, ``num_steps``, ``seed``...)."""
+        payload = _tasks.image_payload(prompt, **options)
+        return _tasks.image_bytes(
+            self._run_built(model, lambda _: payload, fallback_models, gateway)
+        )
+
+    def transcribe(
+        self,
+        model: str,
+        audio: bytes,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Transcription:
+        """Speech to text (whisper models): the text, its words and segments with timings."""
+
+        def payload(candidate: str) -> RunInputs:
+            return _tasks.transcription_payload(candidate, audio, **options)
+
+        return _tasks.parse_transcription(self._run_built(model, payload, fallback_models, gateway))
+
+    def classify_text(
+        self,
+        model: str,
+        text: str,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> list[Classification]:
+        """Labels and scores from a text classifier (e.g. distilbert-sst-2-int8 sentiment)."""
+        payload = _tasks.classification_payload(text)
+        result = self._run_built(model, lambda _: payload, fallback_models, gateway)
+        return _tasks.parse_classifications(result)
+
+    def translate(
+        self,
+        model: str,
+        text: str,
+        target_lang: str,
+        source_lang: str | None = None,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> str:
+        """``text`` in ``target_lang`` (m2m100 language codes such as "fr")."""
+        payload = _tasks.translation_payload(text, target_lang, source_lang)
+        return _tasks.parse_translation(
+            self._run_built(model, lambda _: payload, fallback_models, gateway)
+        )
+
+    def summarize(
+        self,
+        model: str,
+        text: str,
+        max_length: int | None = None,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> str:
+        """A summary of ``text`` (bart-large-cnn); ``max_length`` bounds it in tokens."""
+        payload = _tasks.summary_payload(text, max_length)
+        return _tasks.parse_summary(
+            self._run_built(model, lambda _: payload, fallback_models, gateway)
+        )
 
     def submit_batch(
         self,
@@ -667,6 +744,21 @@ class WorkersAI(_Core):
         self.close()
 
     # -- fallback and batches -----------------------------------------------------------------
+
+    def _run_built(
+        self,
+        model: str,
+        build: Callable[[str], RunInputs],
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> Any:
+        """``run`` with inputs built per model (a fallback model may want another encoding)."""
+
+        def attempt(candidate: str) -> Any:
+            request = self._run_request(candidate, build(candidate), gateway)
+            return self._run_result(self._send(request))
+
+        return self._with_fallback(self._models_to_try(model, fallback_models), attempt)
 
     def _with_fallback(self, chain: Sequence[str], attempt: Callable[[str], _T]) -> _T:
         for position, candidate in enumerate(chain):
@@ -932,11 +1024,77 @@ class AsyncWorkersAI(_Core):
         fallback_models: Sequence[str] | None = None,
         gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> Any:
-        async def attempt(candidate: str) -> Any:
-            request = self._run_request(candidate, inputs, gateway)
-            return self._run_result(await self._send(request))
+        return await self._run_built(model, lambda _: inputs, fallback_models, gateway)
 
-        return await self._with_fallback(self._models_to_try(model, fallback_models), attempt)
+    # -- task helpers: thin typed shapes over run --------------------------------------------------
+
+    async def generate_image(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> bytes:
+        payload = _tasks.image_payload(prompt, **options)
+        result = await self._run_built(model, lambda _: payload, fallback_models, gateway)
+        return _tasks.image_bytes(result)
+
+    async def transcribe(
+        self,
+        model: str,
+        audio: bytes,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Transcription:
+        def payload(candidate: str) -> RunInputs:
+            return _tasks.transcription_payload(candidate, audio, **options)
+
+        return _tasks.parse_transcription(
+            await self._run_built(model, payload, fallback_models, gateway)
+        )
+
+    async def classify_text(
+        self,
+        model: str,
+        text: str,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> list[Classification]:
+        payload = _tasks.classification_payload(text)
+        result = await self._run_built(model, lambda _: payload, fallback_models, gateway)
+        return _tasks.parse_classifications(result)
+
+    async def translate(
+        self,
+        model: str,
+        text: str,
+        target_lang: str,
+        source_lang: str | None = None,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> str:
+        payload = _tasks.translation_payload(text, target_lang, source_lang)
+        result = await self._run_built(model, lambda _: payload, fallback_models, gateway)
+        return _tasks.parse_translation(result)
+
+    async def summarize(
+        self,
+        model: str,
+        text: str,
+        max_length: int | None = None,
+        *,
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> str:
+        payload = _tasks.summary_payload(text, max_length)
+        result = await self._run_built(model, lambda _: payload, fallback_models, gateway)
+        return _tasks.parse_summary(result)
 
     async def submit_batch(
         self,
@@ -988,6 +1146,19 @@ class AsyncWorkersAI(_Core):
         await self.aclose()
 
     # -- fallback and batches -----------------------------------------------------------------
+
+    async def _run_built(
+        self,
+        model: str,
+        build: Callable[[str], RunInputs],
+        fallback_models: Sequence[str] | None = None,
+        gateway: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> Any:
+        async def attempt(candidate: str) -> Any:
+            request = self._run_request(candidate, build(candidate), gateway)
+            return self._run_result(await self._send(request))
+
+        return await self._with_fallback(self._models_to_try(model, fallback_models), attempt)
 
     async def _with_fallback(
         self, chain: Sequence[str], attempt: Callable[[str], Awaitable[_T]]

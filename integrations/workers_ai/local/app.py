@@ -1,18 +1,24 @@
 """The Starlette app: Cloudflare's Workers AI routes over any :class:`Backend`.
 
 Every data request goes through :meth:`_Service.serve`: log, authenticate, check the account,
-consume a pending fault, then run the route. Backends are synchronous, so generation runs in
-worker threads; a stream is shaped, faulted and re-cut into writes in the same worker thread.
+consume a pending fault, then run the route. Gateway routes first pass the gateway
+(:mod:`~workers_ai.local.gateway`: its own auth, metadata checks, an answer cache that a hit
+leaves the backend and the fault queue untouched for). The native run route also serves the
+async batch API (:mod:`~workers_ai.local.batch`). Backends are synchronous, so generation runs
+in worker threads; a stream is shaped, faulted and re-cut into writes in the same worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
 import logging
 import random
 import secrets
+import socket
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -20,6 +26,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -31,8 +38,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workers_ai._models import result_family
+from workers_ai.local import batch as batch_mod
 from workers_ai.local import catalog as catalog_mod
 from workers_ai.local import faults as faults_mod
+from workers_ai.local import gateway as gateway_mod
+from workers_ai.local import tasks as tasks_mod
 from workers_ai.local.backends import (
     Backend,
     CatalogEntry,
@@ -40,6 +50,7 @@ from workers_ai.local.backends import (
     GenerationRequest,
     Task,
 )
+from workers_ai.local.batch import BatchBook
 from workers_ai.local.errors import (
     ApiError,
     authentication_error,
@@ -50,7 +61,8 @@ from workers_ai.local.errors import (
     no_route,
     no_such_model,
 )
-from workers_ai.local.faults import Fault, FaultBook, FaultError, StreamAborted
+from workers_ai.local.faults import ConnectionReset, Fault, FaultBook, StreamAborted
+from workers_ai.local.gateway import CachedAnswer, Gateway, GatewayError
 from workers_ai.local.requestlog import RequestLog
 from workers_ai.local.streams import (
     DONE_FRAME,
@@ -99,20 +111,31 @@ def create_app(
     *,
     faults: FaultBook | None = None,
     log: RequestLog | None = None,
+    batches: BatchBook | None = None,
+    gateway: Gateway | None = None,
 ) -> Starlette:
     """The local Workers AI server as an ASGI app.
 
-    ``faults`` and ``log`` may be passed in to share them with in-process test helpers
-    (see :class:`workers_ai.local.server.LocalServer`); by default the app owns fresh ones.
+    ``faults``, ``log``, ``batches`` and ``gateway`` may be passed in to share them with
+    in-process test helpers (see :class:`workers_ai.local.server.LocalServer`); by default the
+    app owns fresh ones.
     """
-    svc = _Service(token, account_id, backend, faults or FaultBook(), log or RequestLog())
+    svc = _Service(
+        token,
+        account_id,
+        backend,
+        faults or FaultBook(),
+        log or RequestLog(),
+        batches or BatchBook(),
+        gateway or Gateway(),
+    )
 
     def data(path: str, handler: Handler) -> Route:
         return Route(path, partial(svc.serve, "data", handler), methods=["POST"])
 
     search = partial(svc.serve, "models", svc.models_search)
     routes = [
-        data(f"{API_PREFIX}/run/{{model:path}}", svc.run),
+        data(f"{API_PREFIX}/run/{{model:path}}", svc.run_or_batch),
         Route(f"{API_PREFIX}/models/search", search, methods=["GET"]),
         data(f"{API_PREFIX}/v1/chat/completions", svc.openai_chat),
         data(f"{API_PREFIX}/v1/embeddings", svc.openai_embed),
@@ -122,6 +145,8 @@ def create_app(
         data(f"{GATEWAY_PREFIX}/{{model:path}}", svc.run),
         Route(f"{CONTROL_PREFIX}/faults", svc.control_faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{CONTROL_PREFIX}/requests", svc.control_requests, methods=["GET", "DELETE"]),
+        Route(f"{CONTROL_PREFIX}/batch", svc.control_batch, methods=["GET", "POST", "DELETE"]),
+        Route(f"{CONTROL_PREFIX}/gateway", svc.control_gateway, methods=["GET", "POST", "DELETE"]),
     ]
     return Starlette(
         routes=routes,
@@ -162,8 +187,31 @@ class AbortMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Starlette collapses single-exception task groups, so the bare exception arrives here.
-        with contextlib.suppress(StreamAborted):
-            await self.app(scope, receive, send)
+        try:
+            with contextlib.suppress(StreamAborted):
+                await self.app(scope, receive, send)
+        except ConnectionReset:
+            await _reset_connection(receive)
+
+
+def _transport(receive: Receive) -> asyncio.Transport | None:
+    # ASGI cannot drop a connection without answering; uvicorn's receive is a method of its
+    # request cycle, which holds the connection's transport.
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    return transport if isinstance(transport, asyncio.Transport) else None
+
+
+async def _reset_connection(receive: Receive) -> None:
+    """Close the connection with a TCP RST (linger 0) and no response at all."""
+    transport = _transport(receive)
+    if transport is None:  # not uvicorn: fail loudly rather than answer something
+        raise ConnectionReset
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    # One loop turn lets uvicorn register the disconnect, so it sends no 500 of its own.
+    await anyio.lowlevel.checkpoint()
 
 
 def json_response(
@@ -195,6 +243,13 @@ class _TruncatedResponse(Response):
             }
         )
         raise StreamAborted
+
+
+def _replayable(response: Response) -> CachedAnswer | None:
+    """A successful whole answer, as the gateway cache keeps it; a stream is never cached."""
+    if response.status_code != 200 or isinstance(response, StreamingResponse):
+        return None
+    return CachedAnswer(200, bytes(response.body), response.media_type)
 
 
 def _is(fault: Fault | None, kind: str) -> bool:
@@ -238,13 +293,22 @@ async def _iterate_off_loop(writes: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 class _Service:
     def __init__(
-        self, token: str, account_id: str, backend: Backend, faults: FaultBook, log: RequestLog
+        self,
+        token: str,
+        account_id: str,
+        backend: Backend,
+        faults: FaultBook,
+        log: RequestLog,
+        batches: BatchBook,
+        gateway: Gateway,
     ) -> None:
         self._token = token
         self._account_id = account_id
         self._backend = backend
         self._faults = faults
         self._log = log
+        self._batches = batches
+        self._gateway = gateway
         self._catalog: dict[str, CatalogEntry] = {e.name: e for e in backend.catalog()}
         self._pad = random_padding(random.Random())
 
@@ -268,19 +332,79 @@ class _Service:
     async def serve(self, route: faults_mod.Scope, handler: Handler, request: Request) -> Response:
         body = await request.body()
         entry = self._record(request, body)
-        fault: Fault | None = None
+        gateway_id = request.path_params.get("gateway_id")
+        if gateway_id is not None:
+            response = await self._via_gateway(gateway_id, route, handler, request, body, entry)
+        else:
+            try:
+                self._check_caller(entry, request)
+                response, _ = await self._upstream(route, handler, request, body, entry)
+            except ApiError as err:
+                response = error_response(err)
+        self._log.update(entry, status=response.status_code)
+        return response
+
+    def _check_caller(self, entry: Mapping[str, Any], request: Request) -> None:
+        if not entry["auth_ok"]:
+            raise authentication_error()
+        if request.path_params.get("account_id") != self._account_id:
+            raise bad_account(request.url.path)
+
+    async def _upstream(
+        self,
+        route: faults_mod.Scope,
+        handler: Handler,
+        request: Request,
+        body: bytes,
+        entry: dict[str, Any],
+    ) -> tuple[Response, Fault | None]:
+        """Consume a pending fault and run the route: the part a gateway cache hit skips."""
+        fault = self._faults.take(route)
+        if fault is None:
+            return await handler(request, body, None), None
+        self._log.update(entry, fault=fault.kind)
+        if fault.kind == "reset":
+            raise ConnectionReset
+        response = await self._faulted(fault)
+        if response is None:
+            response = await handler(request, body, fault)
+        return response, fault
+
+    async def _via_gateway(
+        self,
+        gateway_id: str,
+        route: faults_mod.Scope,
+        handler: Handler,
+        request: Request,
+        body: bytes,
+        entry: dict[str, Any],
+    ) -> Response:
+        """The gateway's checks and cache around the ordinary request path.
+
+        The API token is checked before the cache, so a wrong token never gets a cached answer.
+        """
+        cache_status = "MISS"
         try:
-            if not entry["auth_ok"]:
-                raise authentication_error()
-            if request.path_params.get("account_id") != self._account_id:
-                raise bad_account(request.url.path)
-            fault = self._faults.take(route)
-            response = await self._faulted(fault) if fault else None
-            if response is None:
-                response = await handler(request, body, fault)
+            policy = self._gateway.admit(
+                gateway_id, request.headers, path=request.url.path, body=body
+            )
+            self._check_caller(entry, request)
+            cached = self._gateway.lookup(policy)
+            if cached is not None:
+                cache_status = "HIT"
+                response = Response(cached.body, cached.status, media_type=cached.media_type)
+            else:
+                response, fault = await self._upstream(route, handler, request, body, entry)
+                if fault is None:
+                    self._gateway.store(policy, _replayable(response))
+        except GatewayError as err:
+            envelope_ = gateway_mod.gateway_envelope(err.code, err.message)
+            response = json_response(envelope_, err.status)
         except ApiError as err:
             response = error_response(err)
-        self._log.update(entry, status=response.status_code, fault=fault.kind if fault else None)
+        response.headers[gateway_mod.CACHE_STATUS_HEADER] = cache_status
+        response.headers[gateway_mod.LOG_ID_HEADER] = str(uuid.uuid4())
+        self._log.update(entry, cache=cache_status)
         return response
 
     async def _faulted(self, fault: Fault) -> Response | None:
@@ -362,6 +486,14 @@ class _Service:
         if "gateway_id" in request.path_params:
             model = model.removeprefix("run/")  # Cloudflare's own SDK uses .../workers-ai/run/<m>
         entry = self._model(model)
+        if entry.task in tasks_mod.TASKS:
+            # Speech and image models also take the raw file as the body.
+            binary = tasks_mod.is_binary(body, request.headers.get("content-type"))
+            inputs = body if binary else _json_object(body)
+            answer = await self._in_thread(partial(tasks_mod.answer, entry.task, model, inputs))
+            if isinstance(answer, tasks_mod.BinaryResult):
+                return Response(answer.content, media_type=answer.media_type)
+            return await self._reply(envelope(answer), fault)
         data = _json_object(body)
         if entry.task == "Text Embeddings":
             embed = parse_embedding(data, model)
@@ -451,22 +583,88 @@ class _Service:
         items, info = catalog_mod.search(list(self._catalog.values()), query)
         return json_response({**envelope(items), "result_info": info})
 
+    # -- the async batch API on the native run route (wire contract §6) ---------------------
+
+    async def run_or_batch(self, request: Request, body: bytes, fault: Fault | None) -> Response:
+        queued = batch_mod.is_queued(request.query_params)
+        if not queued and b'"request_id"' not in body:  # the common case: no JSON to parse here
+            return await self.run(request, body, fault)
+        if queued and len(body) > batch_mod.MAX_PAYLOAD_BYTES:
+            raise batch_mod.request_too_large()
+        data = _json_object(body)
+        if batch_mod.is_poll(data):
+            answer = self._batches.poll(batch_mod.poll_id(data))
+        elif queued:
+            model = request.path_params["model"]
+            self._model(model)
+            items = batch_mod.batch_items(data)
+            outcomes = [await self._batch_item(model, i, item) for i, item in enumerate(items)]
+            answer = self._batches.submit(model, outcomes)
+        else:
+            return await self.run(request, body, fault)
+        return await self._reply(envelope(answer), fault)
+
+    async def _batch_item(self, model: str, index: int, item: Any) -> batch_mod.ItemOutcome:
+        """One queued item, answered by the native run route itself so its result is exactly
+        what that route would return."""
+        ref = batch_mod.external_reference(item)
+        try:
+            data = batch_mod.model_input(item, index)
+            response = await self.run(_item_request(model), _dumps(data), None)
+        except ApiError as err:
+            return batch_mod.failed(index, ref, err.code, err.message)
+        if response.media_type != "application/json":  # e.g. an image: nothing to queue
+            return batch_mod.failed(index, ref, 5006, batch_mod.NOT_QUEUEABLE_MESSAGE)
+        result = json.loads(bytes(response.body))["result"]
+        return batch_mod.succeeded(index, ref, result, batch_mod.item_usage(data, result))
+
     # -- control API (not Cloudflare's) -----------------------------------------------------
 
-    async def control_faults(self, request: Request) -> Response:
+    async def _control(
+        self,
+        request: Request,
+        show: Callable[[], Any],
+        update: Callable[[dict[str, Any]], None],
+        restore: Callable[[], None],
+    ) -> Response:
+        """GET shows the state, POST a JSON object updates it, DELETE restores the default."""
         if not self._authorized(request):
             return error_response(authentication_error())
         if request.method == "DELETE":
-            self._faults.clear()
+            restore()
         elif request.method == "POST":
             try:
                 spec = json.loads(await request.body() or b"null")
                 if not isinstance(spec, dict):
-                    raise FaultError('the body must be a JSON object such as {"kind": ...}')
-                self._faults.add(faults_mod.parse_fault(spec))
+                    raise ValueError("the body must be a JSON object")
+                update(spec)
             except (ValueError, TypeError) as exc:  # FaultError is a ValueError
                 return error_response(ApiError(400, CONTROL_ERROR_CODE, str(exc)))
-        return json_response(envelope(self._faults.pending()))
+        return json_response(envelope(show()))
+
+    async def control_faults(self, request: Request) -> Response:
+        def add(spec: dict[str, Any]) -> None:
+            self._faults.add(faults_mod.parse_fault(spec))
+
+        return await self._control(request, self._faults.pending, add, self._faults.clear)
+
+    async def control_batch(self, request: Request) -> Response:
+        def show() -> dict[str, Any]:
+            return {"pending_polls": self._batches.pending_polls}
+
+        def update(spec: dict[str, Any]) -> None:
+            self._batches.configure(batch_mod.parse_settings(spec))
+
+        return await self._control(request, show, update, self._batches.reset)
+
+    async def control_gateway(self, request: Request) -> Response:
+        def show() -> dict[str, Any]:
+            return self._gateway.settings.describe()
+
+        def update(spec: dict[str, Any]) -> None:
+            self._gateway.configure(gateway_mod.parse_settings(spec))
+
+        return await self._control(request, show, update, self._gateway.reset)
 
     async def control_requests(self, request: Request) -> Response:
         if not self._authorized(request):
@@ -474,6 +672,20 @@ class _Service:
         if request.method == "DELETE":
             self._log.clear()
         return json_response(envelope(self._log.entries()))
+
+
+def _item_request(model: str) -> Request:
+    """A stand-in request that runs one batch item through the native run route."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"/run/{model}",
+        "raw_path": b"",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "path_params": {"model": model},
+    }
+    return Request(scope)
 
 
 def _positive_int(raw: str | None, name: str, default: int, maximum: int | None) -> int:

@@ -14,7 +14,18 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls"]
-Task = Literal["Text Generation", "Text Embeddings"]
+Task = Literal[
+    "Text Generation",
+    "Text Embeddings",
+    "Text-to-Image",
+    "Automatic Speech Recognition",
+    "Image Classification",
+    "Object Detection",
+    "Text Classification",
+    "Translation",
+    "Summarization",
+    "Image-to-Text",
+]
 
 
 @dataclass(frozen=True)

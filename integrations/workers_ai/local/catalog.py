@@ -19,16 +19,56 @@ from workers_ai._models import (
 )
 from workers_ai.local.backends import CatalogEntry, Task
 
-# Task ids as Cloudflare's catalog reports them (wire contract §1.3).
+# Task ids and descriptions as Cloudflare's catalog reports them (wire contract §1.3; the
+# others from the docs' model JSONs, cloudflare-docs src/content/workers-ai-models/*.json).
 TASK_IDS: dict[Task, str] = {
     "Text Generation": "c329a1f9-323d-4e91-b2aa-582dd4188d34",
     "Text Embeddings": "0137cdcf-162a-4108-94f2-1ca59e8c65ee",
+    "Text-to-Image": "3d6e1f35-341b-4915-a6c8-9a7142a9033a",
+    "Automatic Speech Recognition": "dfce1c48-2a81-462e-a7fd-de97ce985207",
+    "Image Classification": "00cd182b-bf30-4fc4-8481-84a3ab349657",
+    "Object Detection": "9c178979-90d9-49d8-9e2c-0f1cf01815d4",
+    "Text Classification": "19606750-23ed-4371-aab2-c20349b53a60",
+    "Translation": "f57d07cb-9087-487a-bbbf-bc3e17fecc4b",
+    "Summarization": "6f4e65d8-da0f-40d2-9aa4-db582a5a04fd",
+    "Image-to-Text": "882a91d1-c331-4eec-bdad-834c919942a8",
 }
 TASK_DESCRIPTIONS: dict[Task, str] = {
     "Text Generation": "Family of generative text models, such as large language models (LLM), "
     "that can be adapted for a variety of natural language tasks.",
     "Text Embeddings": "Feature extraction models transform raw data into numerical features "
     "that can be processed while preserving the information in the original dataset.",
+    "Text-to-Image": "Generates images from input text. These models can be used to generate "
+    "and modify images based on text prompts.",
+    "Automatic Speech Recognition": "Automatic speech recognition (ASR) models convert a speech "
+    "signal, typically an audio input, to text.",
+    "Image Classification": "Image classification models take an image input and assigns it "
+    "labels or classes.",
+    "Object Detection": "Object detection models can detect instances of objects like persons, "
+    "faces, license plates, or others in an image.",
+    "Text Classification": "Sentiment analysis or text classification is a common NLP task that "
+    "classifies a text input into labels or classes.",
+    "Translation": "Translation models convert a sequence of text from one language to another.",
+    "Summarization": "Summarization is the task of producing a shorter version of a document "
+    "while preserving its important information.",
+    "Image-to-Text": "Image to text models output a text from a given image.",
+}
+
+# Models of the other tasks, answered by workers_ai.local.tasks whatever the backend.
+TASK_MODELS: dict[str, Task] = {
+    "@cf/stabilityai/stable-diffusion-xl-base-1.0": "Text-to-Image",
+    "@cf/bytedance/stable-diffusion-xl-lightning": "Text-to-Image",
+    "@cf/lykon/dreamshaper-8-lcm": "Text-to-Image",
+    "@cf/black-forest-labs/flux-1-schnell": "Text-to-Image",
+    "@cf/openai/whisper": "Automatic Speech Recognition",
+    "@cf/openai/whisper-tiny-en": "Automatic Speech Recognition",
+    "@cf/openai/whisper-large-v3-turbo": "Automatic Speech Recognition",
+    "@cf/microsoft/resnet-50": "Image Classification",
+    "@cf/facebook/detr-resnet-50": "Object Detection",
+    "@cf/huggingface/distilbert-sst-2-int8": "Text Classification",
+    "@cf/meta/m2m100-1.2b": "Translation",
+    "@cf/facebook/bart-large-cnn": "Summarization",
+    "@cf/llava-hf/llava-1.5-7b-hf": "Image-to-Text",
 }
 
 # Real text-generation names beyond KNOWN_MODELS, so that every result family has several
@@ -50,12 +90,15 @@ CREATED_AT = "2024-01-01 00:00:00.000"
 
 
 def echo_catalog() -> tuple[CatalogEntry, ...]:
-    """Every known model plus :data:`EXTRA_TEXT_MODELS`, sorted by name."""
-    names = sorted(set(KNOWN_MODELS) | set(EXTRA_TEXT_MODELS))
+    """Every known model plus :data:`EXTRA_TEXT_MODELS` and :data:`TASK_MODELS`, by name."""
+    names = sorted(set(KNOWN_MODELS) | set(EXTRA_TEXT_MODELS) | set(TASK_MODELS))
     return tuple(_entry(name) for name in names)
 
 
 def _entry(name: str) -> CatalogEntry:
+    task = TASK_MODELS.get(name)
+    if task is not None:
+        return CatalogEntry(name, task, f"Local echo stand-in for the {name} {task} model.")
     facts = model_facts(name)
     props: list[tuple[str, str]] = []
     if is_embedding_model(name):

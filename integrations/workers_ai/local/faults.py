@@ -3,11 +3,25 @@
 Faults are queued first-in first-out; each request consumes at most one (the first whose scope
 matches) and a fault is dropped once it has been applied ``count`` times. See :data:`FIELDS`
 for the kinds and the extra fields each accepts.
+
+Every kind also takes the :data:`COMMON_FIELDS`:
+
+- ``count``: how many requests the fault applies to; ``0`` or ``None`` means until cleared.
+- ``scope``: ``"data"`` (model routes, the default), ``"models"`` (model search) or ``"all"``.
+- ``probability``: ``0 < p <= 1``. Each matching request then suffers the fault with that
+  chance; a request the draw spares moves on to the next pending fault. ``count`` defaults to
+  until-cleared here, so ``{"kind": "server_error", "probability": 0.05}`` fails ~5% of a soak.
+- ``seed``: an integer seed for that fault's own random generator (only with ``probability``),
+  so the sequence of hits and misses is reproducible.
+
+The ``reset`` kind answers nothing: the server resets the TCP connection (see
+:class:`ConnectionReset`), which a client sees as a connection error.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -29,6 +43,7 @@ FaultKind = Literal[
     "html_error",
     "empty_body",
     "json_for_stream",
+    "reset",
 ]
 Scope = Literal["data", "models", "all"]
 KINDS: tuple[str, ...] = get_args(FaultKind)
@@ -41,7 +56,8 @@ QUOTA_MESSAGE = (
 )
 INTERNAL_ERROR_MESSAGE = "Internal server error"
 
-# Kind-specific fields (besides "count" and "scope", which every kind takes).
+COMMON_FIELDS = ("count", "scope", "probability", "seed")
+# Kind-specific fields (besides the COMMON_FIELDS, which every kind takes).
 FIELDS: dict[str, tuple[str, ...]] = {
     "rate_limit": ("retry_after",),
     "quota": ("retry_after",),
@@ -55,6 +71,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "html_error": ("status",),
     "empty_body": ("status",),
     "json_for_stream": (),
+    "reset": (),  # no answer at all: a TCP reset
 }
 
 
@@ -66,10 +83,14 @@ class StreamAborted(Exception):
     """Raised inside a response body to make the server drop the connection mid-response."""
 
 
+class ConnectionReset(Exception):
+    """Raised before any response starts to make the server reset the connection unanswered."""
+
+
 @dataclass(frozen=True)
 class Fault:
     kind: FaultKind
-    count: int = 1
+    count: int | None = 1  # None: until cleared
     scope: Scope = "data"
     status: int | None = None
     code: int | str | None = None
@@ -79,10 +100,13 @@ class Fault:
     after: int = 2
     abrupt: bool = False
     at: int = 1
+    probability: float | None = None
+    seed: int | None = None
 
     def describe(self) -> dict[str, Any]:
-        """The fault as JSON, listing only the fields its kind uses."""
-        names = ("kind", "count", "scope", *FIELDS[self.kind])
+        """The fault as JSON, listing only the fields its kind uses (and chance, when set)."""
+        chance = ("probability", "seed") if self.probability is not None else ()
+        names = ("kind", "count", "scope", *chance, *FIELDS[self.kind])
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name in names}
 
     def applies_to(self, route: Scope) -> bool:
@@ -94,7 +118,7 @@ def parse_fault(spec: Mapping[str, Any]) -> Fault:
     kind = spec.get("kind")
     if kind not in KINDS:
         raise FaultError(f"unknown fault kind {kind!r}; known kinds: {', '.join(KINDS)}")
-    allowed = {"kind", "count", "scope", *FIELDS[kind]}
+    allowed = {"kind", *COMMON_FIELDS, *FIELDS[kind]}
     extra = sorted(set(spec) - allowed)
     if extra:
         raise FaultError(f"fault {kind!r} does not take {', '.join(extra)}")
@@ -104,14 +128,24 @@ def parse_fault(spec: Mapping[str, Any]) -> Fault:
             values[name] = _check(kind, name, value)
     if kind == "error" and not {"status", "code", "message"} <= set(values):
         raise FaultError("fault 'error' needs status, code and message")
+    chance = values.get("probability")
+    if "seed" in values and chance is None:
+        raise FaultError("'seed' only applies to a fault with a 'probability'")
+    # A chance fault is meant for soak runs, so by default it lasts until cleared.
+    count = values.get("count", None if chance is not None else 1)
+    values["count"] = count or None  # 0 also means until cleared
     return Fault(**values)
 
 
 def _check(kind: str, name: str, value: Any) -> Any:
     is_int = isinstance(value, int) and not isinstance(value, bool)
     is_num = is_int or isinstance(value, float)
-    if name in ("count", "after", "at"):
-        ok = is_int and value >= (1 if name == "count" else 0)
+    if name == "count":
+        ok = value is None or (is_int and value >= 0)
+    elif name in ("after", "at", "seed"):
+        ok = is_int and value >= 0
+    elif name == "probability":
+        ok = is_num and 0 < value <= 1
     elif name in ("delay", "retry_after"):
         ok = is_num and value >= 0
     elif name == "status":
@@ -133,7 +167,13 @@ def _check(kind: str, name: str, value: Any) -> Any:
 @dataclass
 class _Pending:
     fault: Fault
-    remaining: int
+    remaining: int | None  # None: until cleared
+    rng: random.Random | None  # set for a fault with a probability
+
+    def hits(self) -> bool:
+        """Whether this request suffers the fault (always, unless it has a probability)."""
+        chance = self.fault.probability
+        return chance is None or self.rng is None or self.rng.random() < chance
 
 
 @dataclass
@@ -144,8 +184,9 @@ class FaultBook:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, fault: Fault) -> None:
+        rng = random.Random(fault.seed) if fault.probability is not None else None
         with self._lock:
-            self._pending.append(_Pending(fault, fault.count))
+            self._pending.append(_Pending(fault, fault.count, rng))
 
     def clear(self) -> None:
         with self._lock:
@@ -155,10 +196,11 @@ class FaultBook:
         """Consume one application of the first pending fault that covers ``route``."""
         with self._lock:
             for entry in self._pending:
-                if entry.fault.applies_to(route):
-                    entry.remaining -= 1
-                    if entry.remaining == 0:
-                        self._pending.remove(entry)
+                if entry.fault.applies_to(route) and entry.hits():
+                    if entry.remaining is not None:
+                        entry.remaining -= 1
+                        if entry.remaining == 0:
+                            self._pending.remove(entry)
                     return entry.fault
         return None
 

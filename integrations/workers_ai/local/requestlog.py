@@ -2,6 +2,10 @@
 
 Secrets never enter the log: credential headers are replaced by ``"<redacted>"`` and only
 whether the bearer token matched is kept.
+
+Besides the request itself, an entry records what became of it: ``status``, the ``fault``
+applied (None if none) and, on gateway routes, ``cache`` (``"HIT"``: answered from the gateway
+cache without reaching the backend, or ``"MISS"``; None off the gateway).
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class RequestLog:
                 "gateway_id": gateway_id,
                 "body": decode_body(body),
                 "fault": None,
+                "cache": None,
                 "status": None,
             }
             self._entries.append(entry)

@@ -9,6 +9,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TextIO
@@ -17,7 +18,9 @@ import uvicorn
 
 from workers_ai.local.app import create_app
 from workers_ai.local.backends import Backend, make_backend
+from workers_ai.local.batch import DEFAULT_PENDING_POLLS, BatchBook
 from workers_ai.local.faults import FaultBook, parse_fault
+from workers_ai.local.gateway import Gateway, make_settings
 from workers_ai.local.requestlog import RequestLog
 
 DEFAULT_HOST = "127.0.0.1"
@@ -86,7 +89,14 @@ class LocalServer:
     ...                        api_token=server.token)
 
     ``inject``, ``reset`` and ``requests`` reach the fault queue and request log in process,
-    the same state the ``/__local__/`` control routes expose over HTTP.
+    the same state the ``/__local__/`` control routes expose over HTTP; ``configure_batch`` and
+    ``configure_gateway`` change what the constructor set (``/__local__/batch`` and
+    ``/__local__/gateway``), and ``reset`` restores it.
+
+    - ``batch_pending_polls``: how many polls of an async batch job answer queued/running
+      before the results (0: the first poll has them).
+    - ``gateway_token``: makes the gateway authenticated (``cf-aig-authorization: Bearer ...``).
+    - ``gateway_ids``: the gateway ids that exist; None (the default) accepts any id.
     """
 
     def __init__(
@@ -98,6 +108,9 @@ class LocalServer:
         account_id: str | None = None,
         backend: Backend | None = None,
         log_level: str = "warning",
+        batch_pending_polls: int = DEFAULT_PENDING_POLLS,
+        gateway_token: str | None = None,
+        gateway_ids: Iterable[str] | None = None,
     ) -> None:
         creds = resolve_credentials(token, account_id)
         self.token = creds.token
@@ -106,8 +119,16 @@ class LocalServer:
         self.backend: Backend = backend if backend is not None else make_backend("echo")
         self._faults = FaultBook()
         self._log = RequestLog()
+        self._batches = BatchBook(batch_pending_polls)
+        self._gateway = Gateway(make_settings(gateway_token, gateway_ids))
         self._app = create_app(
-            self.token, self.account_id, self.backend, faults=self._faults, log=self._log
+            self.token,
+            self.account_id,
+            self.backend,
+            faults=self._faults,
+            log=self._log,
+            batches=self._batches,
+            gateway=self._gateway,
         )
         self._requested_port = port
         self._log_level = log_level
@@ -188,8 +209,18 @@ class LocalServer:
         self.stop()
 
     def inject(self, kind: str, **fields: Any) -> None:
-        """Queue a fault, e.g. ``inject("rate_limit", count=2, retry_after=0)``."""
+        """Queue a fault, e.g. ``inject("rate_limit", count=2, retry_after=0)`` or, for a
+        soak, ``inject("server_error", probability=0.05, seed=1)`` (until reset)."""
         self._faults.add(parse_fault({"kind": kind, **fields}))
+
+    def configure_batch(self, pending_polls: int) -> None:
+        """How many polls of each new batch job stay pending (queued, then running)."""
+        self._batches.configure(pending_polls)
+
+    def configure_gateway(self, token: str | None = None, ids: Iterable[str] | None = None) -> None:
+        """Replace the gateway settings: a token makes it authenticated; ``ids`` limits
+        which gateway ids exist (None: any)."""
+        self._gateway.configure(make_settings(token, ids))
 
     def pending_faults(self) -> list[dict[str, Any]]:
         return self._faults.pending()
@@ -199,9 +230,12 @@ class LocalServer:
         return self._log.entries()
 
     def reset(self) -> None:
-        """Clear pending faults and the request log."""
+        """Clear pending faults, the request log, batch jobs and the gateway cache, and
+        restore the constructor's batch and gateway settings."""
         self._faults.clear()
         self._log.clear()
+        self._batches.reset()
+        self._gateway.reset()
 
 
 def banner(base_url: str, creds: Credentials, backend: Backend) -> str:

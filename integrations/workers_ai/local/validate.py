@@ -7,12 +7,14 @@ Unknown fields are ignored, as they are upstream (the schemas allow additional p
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
-from workers_ai._models import embedding_batch_limit, result_family
+from workers_ai._models import embedding_batch_limit, model_facts, result_family
 from workers_ai.local.backends import (
     GenerationRequest,
     JsonFormat,
@@ -23,9 +25,12 @@ from workers_ai.local.backends import (
     ToolChoice,
     ToolSpec,
 )
+from workers_ai.local.echo import count_tokens
 from workers_ai.local.errors import ApiError, bad_input
 
 DEFAULT_MAX_TOKENS = 256  # Cloudflare's documented default for text generation
+# For models whose window we do not know: generous, so only absurd requests are refused.
+DEFAULT_CONTEXT_WINDOW = 128000
 ROLES: tuple[str, ...] = get_args(Role)
 Pooling = Literal["mean", "cls"]
 EncodingFormat = Literal["float", "base64"]
@@ -66,14 +71,14 @@ def json_type(value: Any) -> str:
     return "object"
 
 
-def _mismatch(path: str, value: Any, expected: str) -> ApiError:
+def mismatch(path: str, value: Any, expected: str) -> ApiError:
     return bad_input(f"Type mismatch of '{path}', '{json_type(value)}' not in '{expected}'")
 
 
 def wants_stream(body: Mapping[str, Any]) -> bool:
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
-        raise _mismatch("/stream", stream, "boolean")
+        raise mismatch("/stream", stream, "boolean")
     return stream
 
 
@@ -83,10 +88,10 @@ def include_usage(body: Mapping[str, Any]) -> bool:
     if options is None:
         return False
     if not isinstance(options, dict):
-        raise _mismatch("/stream_options", options, "object")
+        raise mismatch("/stream_options", options, "object")
     flag = options.get("include_usage", False)
     if not isinstance(flag, bool):
-        raise _mismatch("/stream_options/include_usage", flag, "boolean")
+        raise mismatch("/stream_options/include_usage", flag, "boolean")
     return flag
 
 
@@ -102,10 +107,12 @@ def parse_generation(
         if key in body and body[key] is not None:
             options[key] = _number(body[key], f"/{key}", low, high, integer)
     openai_shaped = openai_route or result_family(model) == "openai"
+    max_tokens = _max_tokens(body, openai_shaped)
+    check_context_window(model, messages, max_tokens)
     return GenerationRequest(
         model=model,
         messages=messages,
-        max_tokens=_max_tokens(body, openai_shaped),
+        max_tokens=max_tokens,
         tools=tools,
         tool_choice=_tool_choice(body.get("tool_choice"), tools),
         response_format=_response_format(body.get("response_format"), openai_shaped),
@@ -113,6 +120,25 @@ def parse_generation(
         raw=_raw(body.get("raw", False)),
         **options,
     )
+
+
+def context_exceeded(requested: int, window: int) -> ApiError:
+    return ApiError(
+        413,
+        5021,
+        "AiError: The estimated number of input and maximum output tokens "
+        f"({requested}) exceeded this model context window limit ({window}).",
+    )
+
+
+def check_context_window(model: str, messages: tuple[Message, ...], max_tokens: int) -> None:
+    """Refuse, as Cloudflare does before running a model, a prompt plus output budget that
+    cannot fit the model's context window. Prompt tokens are counted as the echo backend counts
+    them, so the numbers in the message match the usage the server would report."""
+    window = model_facts(model).context_window or DEFAULT_CONTEXT_WINDOW
+    requested = sum(count_tokens(m.text) for m in messages) + max_tokens
+    if requested > window:
+        raise context_exceeded(requested, window)
 
 
 def _prompt_or_messages(body: Mapping[str, Any], openai_route: bool) -> tuple[Message, ...]:
@@ -131,13 +157,13 @@ def _prompt_or_messages(body: Mapping[str, Any], openai_route: bool) -> tuple[Me
     if has_prompt:
         prompt = body["prompt"]
         if not isinstance(prompt, str):
-            raise _mismatch("/prompt", prompt, "string")
+            raise mismatch("/prompt", prompt, "string")
         if not prompt:
             raise bad_input("oneOf at '/' not met, 0 matches: Length of '/prompt' must be >= 1")
         return (Message("user", prompt),)
     raw = body["messages"]
     if not isinstance(raw, list):
-        raise _mismatch("/messages", raw, "array")
+        raise mismatch("/messages", raw, "array")
     if not raw:
         raise bad_input("Array at '/messages' must have at least 1 item")
     return tuple(_message(m, f"/messages/{i}") for i, m in enumerate(raw))
@@ -145,12 +171,12 @@ def _prompt_or_messages(body: Mapping[str, Any], openai_route: bool) -> tuple[Me
 
 def _message(raw: Any, path: str) -> Message:
     if not isinstance(raw, dict):
-        raise _mismatch(path, raw, "object")
+        raise mismatch(path, raw, "object")
     if "role" not in raw or "content" not in raw:
         raise bad_input(f"required properties at '{path}' are 'role', 'content'")
     role = raw["role"]
     if not isinstance(role, str):
-        raise _mismatch(f"{path}/role", role, "string")
+        raise mismatch(f"{path}/role", role, "string")
     if role not in ROLES:
         allowed = ", ".join(f"'{r}'" for r in ROLES)
         raise bad_input(f"Value '{role}' at '{path}/role' must be one of {allowed}")
@@ -165,18 +191,18 @@ def _content(content: Any, path: str) -> tuple[str, tuple[str, ...]]:
     if isinstance(content, str):
         return content, ()
     if not isinstance(content, list):
-        raise _mismatch(path, content, "string")
+        raise mismatch(path, content, "string")
     texts: list[str] = []
     images: list[str] = []
     for i, part in enumerate(content):
         where = f"{path}/{i}"
         if not isinstance(part, dict):
-            raise _mismatch(where, part, "object")
+            raise mismatch(where, part, "object")
         kind = part.get("type")
         if kind == "text":
             text = part.get("text")
             if not isinstance(text, str):
-                raise _mismatch(f"{where}/text", text, "string")
+                raise mismatch(f"{where}/text", text, "string")
             texts.append(text)
         elif kind == "image_url":
             image = part.get("image_url")
@@ -193,12 +219,12 @@ def _history_tool_calls(raw: Any, path: str) -> tuple[ToolCall, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _mismatch(path, raw, "array")
+        raise mismatch(path, raw, "array")
     calls: list[ToolCall] = []
     for i, item in enumerate(raw):
         where = f"{path}/{i}"
         if not isinstance(item, dict):
-            raise _mismatch(where, item, "object")
+            raise mismatch(where, item, "object")
         # OpenAI form nests name/arguments under "function"; the legacy form is flat.
         fn = item.get("function", item)
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
@@ -222,12 +248,12 @@ def _tools(raw: Any) -> tuple[ToolSpec, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _mismatch("/tools", raw, "array")
+        raise mismatch("/tools", raw, "array")
     specs: list[ToolSpec] = []
     for i, item in enumerate(raw):
         where = f"/tools/{i}"
         if not isinstance(item, dict):
-            raise _mismatch(where, item, "object")
+            raise mismatch(where, item, "object")
         fn = item.get("function", item)
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
             raise bad_input(
@@ -236,10 +262,10 @@ def _tools(raw: Any) -> tuple[ToolSpec, ...]:
             )
         params = fn.get("parameters") or {}
         if not isinstance(params, dict):
-            raise _mismatch(f"{where}/parameters", params, "object")
+            raise mismatch(f"{where}/parameters", params, "object")
         description = fn.get("description") or ""
         if not isinstance(description, str):
-            raise _mismatch(f"{where}/description", description, "string")
+            raise mismatch(f"{where}/description", description, "string")
         specs.append(ToolSpec(fn["name"], description, params))
     return tuple(specs)
 
@@ -268,7 +294,7 @@ def _response_format(raw: Any, openai_shaped: bool) -> JsonFormat | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise _mismatch("/response_format", raw, "object")
+        raise mismatch("/response_format", raw, "object")
     kind = raw.get("type")
     if kind == "text":
         return None
@@ -282,7 +308,7 @@ def _response_format(raw: Any, openai_shaped: bool) -> JsonFormat | None:
             raise bad_input("required properties at '/response_format' are 'type', 'json_schema'")
         return JsonFormat(None)
     if not isinstance(schema, dict):
-        raise _mismatch("/response_format/json_schema", schema, "object")
+        raise mismatch("/response_format/json_schema", schema, "object")
     if openai_shaped:
         # OpenAI-style models take {name, schema, strict}; native ones take the bare schema.
         inner = schema.get("schema")
@@ -306,7 +332,7 @@ def _number(value: Any, path: str, low: float, high: float, integer: bool) -> fl
     expected = "integer" if integer else "number"
     ok = isinstance(value, int) if integer else isinstance(value, int | float)
     if isinstance(value, bool) or not ok:
-        raise _mismatch(path, value, expected)
+        raise mismatch(path, value, expected)
     if value < low:
         raise bad_input(f"Value at '{path}' must be >= {low:g}")
     if value > high:
@@ -321,7 +347,7 @@ def _stop(raw: Any) -> tuple[str, ...]:
         return (raw,)
     if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
         return tuple(raw)
-    raise _mismatch("/stop", raw, "array")
+    raise mismatch("/stop", raw, "array")
 
 
 def _raw(raw: Any) -> bool:
@@ -330,13 +356,13 @@ def _raw(raw: Any) -> bool:
         return raw
     if raw in ("true", "false"):
         return bool(raw == "true")
-    raise _mismatch("/raw", raw, "boolean")
+    raise mismatch("/raw", raw, "boolean")
 
 
 def _optional_str(value: Any, path: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise _mismatch(path, value, "string")
+    raise mismatch(path, value, "string")
 
 
 def parse_embedding(body: Mapping[str, Any], model: str) -> EmbeddingRequest:
@@ -369,7 +395,7 @@ def _texts(raw: Any, path: str, model: str) -> tuple[str, ...]:
             )
         return (raw,)
     if not isinstance(raw, list):
-        raise _mismatch(path, raw, "string")
+        raise mismatch(path, raw, "string")
     if not raw:
         raise bad_input(f"oneOf at '{path}' not met, 0 matches: Array at '{path}' is empty")
     limit = embedding_batch_limit(model)
@@ -380,7 +406,78 @@ def _texts(raw: Any, path: str, model: str) -> tuple[str, ...]:
         )
     for i, text in enumerate(raw):
         if not isinstance(text, str):
-            raise _mismatch(f"{path}/{i}", text, "string")
+            raise mismatch(f"{path}/{i}", text, "string")
         if not text:
             raise bad_input(f"Length of '{path}/{i}' must be >= 1")
     return tuple(raw)
+
+
+# -- fields of the other tasks' inputs (see tasks.py) -------------------------------------------
+
+
+def require(body: Mapping[str, Any], *keys: str) -> None:
+    """The validator's wording when a required property is missing: it lists all of them."""
+    if any(key not in body for key in keys):
+        listed = ", ".join(f"'{key}'" for key in keys)
+        raise bad_input(f"required properties at '/' are {listed}")
+
+
+def nonempty_string(value: Any, path: str, max_length: int | None = None) -> str:
+    """A string with the schemas' usual ``minLength: 1``."""
+    if not isinstance(value, str):
+        raise mismatch(path, value, "string")
+    if not value:
+        raise bad_input(f"Length of '{path}' must be >= 1")
+    if max_length is not None and len(value) > max_length:
+        raise bad_input(f"Length of '{path}' must be <= {max_length}")
+    return value
+
+
+def optional_string(body: Mapping[str, Any], key: str) -> str | None:
+    return _optional_str(body.get(key), f"/{key}")
+
+
+def optional_number(
+    body: Mapping[str, Any],
+    key: str,
+    low: float = float("-inf"),
+    high: float = float("inf"),
+    *,
+    integer: bool = False,
+) -> float | None:
+    value = body.get(key)
+    return None if value is None else _number(value, f"/{key}", low, high, integer)
+
+
+def optional_bool(body: Mapping[str, Any], key: str) -> bool | None:
+    value = body.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise mismatch(f"/{key}", value, "boolean")
+
+
+def byte_array(value: Any, path: str) -> bytes:
+    """``[0..255, ...]``, the schemas' JSON form of binary data (audio, images, masks)."""
+    if not isinstance(value, list):
+        raise mismatch(path, value, "array")
+    # Fast path for the usual all-int list (audio runs to millions of items); the slow path
+    # finds the offending item for the message.
+    if all(type(v) is int for v in value) and all(0 <= v <= 255 for v in value):
+        return bytes(value)
+    for i, item in enumerate(value):
+        number = _number(item, f"{path}/{i}", 0, 255, integer=False)
+        if number != int(number):
+            raise mismatch(f"{path}/{i}", item, "integer")
+    return bytes(int(v) for v in value)
+
+
+def base64_bytes(value: Any, path: str) -> bytes:
+    if not isinstance(value, str):
+        raise mismatch(path, value, "string")
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise bad_input(f"String at '{path}' is not valid base64") from None
+    if not decoded:
+        raise bad_input(f"Length of '{path}' must be >= 1")
+    return decoded

@@ -10,6 +10,7 @@ from workers_ai.errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ContextWindowExceededError,
     NotFoundError,
     PermissionDeniedError,
     QuotaExceededError,
@@ -79,3 +80,56 @@ def test_single_error_object_and_odd_types() -> None:
     assert isinstance(error, NotFoundError) and "nope" in str(error)
     odd = error_from_response(400, json.dumps({"errors": ["text", {"code": True}]}).encode(), {})
     assert isinstance(odd, BadRequestError) and odd.code is None
+
+
+# -- context windows and the AI Gateway's envelope ----------------------------------------------
+
+
+def test_a_5021_names_the_context_window_from_the_message() -> None:
+    body = envelope(
+        5021,
+        "AiError: The estimated number of input and maximum output tokens (35000) exceeded "
+        "this model context window limit (24000).",
+    )
+    error = error_from_response(413, body, {}, model="@cf/meta/llama-3.3-70b-instruct-fp8-fast")
+    assert isinstance(error, ContextWindowExceededError) and isinstance(error, BadRequestError)
+    assert (error.context_window, error.requested_tokens) == (24000, 35000)
+    text = str(error)
+    assert "llama-3.3-70b-instruct-fp8-fast's context window is 24000 tokens" in text
+    assert "trim_messages" in text
+
+
+def test_the_context_window_text_is_recognised_without_the_code() -> None:
+    body = envelope(
+        3010, "Requested token count exceeds the model's maximum context length of 8192"
+    )
+    error = error_from_response(400, body, {})
+    assert isinstance(error, ContextWindowExceededError) and error.context_window == 8192
+
+
+def test_the_catalog_names_the_window_when_the_message_does_not() -> None:
+    error = error_from_response(413, envelope(5021, "too long"), {}, model="m", context_window=7968)
+    assert isinstance(error, ContextWindowExceededError)
+    assert error.context_window == 7968 and "m's context window is 7968 tokens" in str(error)
+
+
+def test_a_request_too_large_is_not_a_context_window_error() -> None:
+    error = error_from_response(413, envelope(3006, "Request too large"), {})
+    assert type(error) is BadRequestError and "fewer or shorter" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls", "advice"),
+    [
+        (401, 2009, AuthenticationError, "gateway_token"),
+        (400, 2001, NotFoundError, "gateway_id"),
+    ],
+)
+def test_the_gateways_error_list_is_read(
+    status: int, code: int, cls: type[APIStatusError], advice: str
+) -> None:
+    body = json.dumps(
+        {"success": False, "result": [], "messages": [], "error": [{"code": code, "message": "x"}]}
+    ).encode()
+    error = error_from_response(status, body, {})
+    assert type(error) is cls and error.code == code and advice in str(error)
