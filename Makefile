@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint unit standard local live clean
+.PHONY: demo test bench soak lint unit standard local live clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP) lint
 ## bench: the client-cost benchmarks against the peers (writes bench/RESULTS.md, ~6 min)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## soak: 20,000 mixed async calls at concurrency 64 with 5% injected faults (not part of `make test`)
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --calls 20000 --concurrency 64 --fault-rate 0.05
 
 lint: $(STAMP)
 	$(BIN)/ruff check integrations tests examples bench

@@ -14,6 +14,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,19 +114,24 @@ class ServerProcess:
             "--account-id",
             self._account_id,
         ]
-        self._proc = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env={**clean_env(), "BENCH_STREAM_PACE_US": str(self._pace_us)},
-        )
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        match = _BANNER.search(line)
-        if match is None:
-            self.stop()
-            raise RuntimeError(f"the local server did not start: {line!r}")
+        # stderr goes to a file, not a pipe: a pipe nobody reads would block a chatty server.
+        # (Closing our handle leaves the child's copy open.)
+        with tempfile.TemporaryFile(mode="w+") as errors:
+            self._proc = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                env={**clean_env(), "BENCH_STREAM_PACE_US": str(self._pace_us)},
+            )
+            assert self._proc.stdout is not None
+            line = self._proc.stdout.readline()
+            match = _BANNER.search(line)
+            if match is None:
+                self.stop()
+                errors.seek(0)
+                said = errors.read()[-2000:]
+                raise RuntimeError(f"the local server did not start: {line!r}; stderr: {said}")
         self.endpoint = Endpoint(match["base"], match["account"], self._token)
         self._wait_ready(self.endpoint)
         return self.endpoint

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import (
     JsonOutputKeyToolsParser,
@@ -26,8 +27,13 @@ from pydantic import ConfigDict, Field, model_validator
 
 from workers_ai import DEFAULT_CHAT_MODEL, ChatChunk, ChatOptions, Message
 from workers_ai._clients import ConnectionFields
-from workers_ai._models import result_family
-from workers_ai._request import SAMPLING_OPTIONS  # sent under their own names; a call's kwargs win
+from workers_ai._models import KNOWN_MODELS, result_family
+from workers_ai._request import (  # sent under their own names; a call's kwargs win
+    SAMPLING_OPTIONS,
+    Routing,
+    pop_routing,
+)
+from workers_ai._tokens import estimate_prompt_tokens, estimate_text_tokens
 from workers_ai.streaming import chunk_from_result
 
 from ._convert import (
@@ -51,6 +57,8 @@ class _Call:
     messages: list[Message]
     options: ChatOptions
     stream_usage: bool
+    routing: Routing
+    """A call's ``fallback_models=`` and ``gateway=`` (the fields' values otherwise)."""
 
 
 class ChatWorkersAI(BaseChatModel, ConnectionFields):
@@ -140,6 +148,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
     ) -> _Call:
         kwargs = dict(kwargs)
         kwargs.pop("stream", None)  # LangChain's own switch, not a request field
+        routing = pop_routing(kwargs)
         model = kwargs.pop("model", None) or self.model
         stream_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         options: ChatOptions = {}
@@ -158,7 +167,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
             extra["stream_options"] = {"include_usage": False}
         if extra:
             options["extra"] = extra
-        return _Call(model, messages_to_wire(messages), options, stream_usage)
+        return _Call(model, messages_to_wire(messages), options, stream_usage, routing)
 
     @staticmethod
     def _result(message: AIMessage) -> ChatResult:
@@ -174,7 +183,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._call(messages, stop, kwargs)
-        answer = self.sync_client().chat(call.model, call.messages, **call.options)
+        answer = self.sync_client().chat(call.model, call.messages, **call.routing, **call.options)
         return self._result(ai_message(answer))
 
     async def _agenerate(
@@ -185,7 +194,9 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._call(messages, stop, kwargs)
-        answer = await self.async_client().chat(call.model, call.messages, **call.options)
+        answer = await self.async_client().chat(
+            call.model, call.messages, **call.routing, **call.options
+        )
         return self._result(ai_message(answer))
 
     # LangChain's stream()/invoke() report each yielded chunk to on_llm_new_token themselves.
@@ -201,11 +212,10 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         if "response_format" in call.options:
             # Workers AI JSON mode does not stream (docs: features/json-mode; a JSON-schema
             # response_format with stream=true is refused with 5023): one whole-answer chunk.
-            chunks: Iterator[ChatChunk] = iter(
-                [chunk_from_result(client.chat(call.model, call.messages, **call.options))]
-            )
+            answer = client.chat(call.model, call.messages, **call.routing, **call.options)
+            chunks: Iterator[ChatChunk] = iter([chunk_from_result(answer)])
         else:
-            chunks = client.stream_chat(call.model, call.messages, **call.options)
+            chunks = client.stream_chat(call.model, call.messages, **call.routing, **call.options)
         for chunk in chunks:
             yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
 
@@ -219,11 +229,12 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         call = self._call(messages, stop, kwargs)
         client = self.async_client()
         if "response_format" in call.options:  # JSON mode does not stream, as above
-            answer = await client.chat(call.model, call.messages, **call.options)
+            answer = await client.chat(call.model, call.messages, **call.routing, **call.options)
             chunk = chunk_from_result(answer)
             yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
             return
-        async for chunk in client.stream_chat(call.model, call.messages, **call.options):
+        chunks = client.stream_chat(call.model, call.messages, **call.routing, **call.options)
+        async for chunk in chunks:
             yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
 
     # -- tools and structured output -------------------------------------------------------------
@@ -304,6 +315,40 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         return RunnableMap(raw=llm) | parse.with_fallbacks(
             [no_parse], exception_key="parsing_error"
         )
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """What LangChain's ``llm.profile`` reports for a model we know: its context window
+        (``max_input_tokens``), image input and tool calling."""
+        facts = KNOWN_MODELS.get(self.model)
+        if facts is None or facts.context_window is None or facts.embedding_dimensions:
+            return None
+        return ModelProfile(
+            max_input_tokens=facts.context_window,
+            text_inputs=True,
+            text_outputs=True,
+            image_inputs=facts.vision,
+            tool_calling=facts.function_calling,
+        )
+
+    # -- token counting (an estimate on the high side: safe to trim to) -------------------------
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes, estimated on the high side without a tokenizer download
+        (``workers_ai._tokens``); ``custom_get_token_ids`` wins when set."""
+        if self.custom_get_token_ids is not None:
+            return len(self.custom_get_token_ids(text))
+        return estimate_text_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Prompt tokens these messages (and tool schemas) take as sent: text, images, tool
+        calls and each message's template overhead, estimated on the high side. Use it with
+        ``trim_messages(..., token_counter=llm)`` to fit a model's context window."""
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens_from_messages(messages, tools)
+        wire_tools = [tool_to_wire(tool) for tool in tools] if tools else None
+        return estimate_prompt_tokens(messages_to_wire(messages), wire_tools)
 
 
 def _response_format(

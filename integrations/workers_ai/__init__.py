@@ -10,6 +10,7 @@ from ._models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
 from ._ratelimit import RateLimiter
 from ._request import ChatOptions
 from ._tasks import Classification, Segment, Transcription, Word
+from ._tokens import estimate_text_tokens, token_pieces
 from .client import AsyncWorkersAI, WorkersAI
 from .errors import (
     APIConnectionError,
@@ -82,4 +83,6 @@ __all__ = [
     "Word",
     "WorkersAI",
     "WorkersAIError",
+    "estimate_text_tokens",
+    "token_pieces",
 ]

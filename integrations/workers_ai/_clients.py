@@ -16,10 +16,10 @@ import os
 import threading
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
-from typing_extensions import Self
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from ._config import (
     ACCOUNT_ID_ENV,
@@ -187,7 +187,8 @@ class LazyClients:
 class ConnectionFields(BaseModel):
     """Where requests go and how they authenticate; mixed into every adapter class."""
 
-    model_config = ConfigDict(populate_by_name=True)  # api_token= and its alias api_key=
+    # api_token= and its alias api_key=; no input in validation errors: it holds the token.
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
 
     account_id: str | None = Field(
         default_factory=account_id_from_env,
@@ -242,10 +243,11 @@ class ConnectionFields(BaseModel):
 
     _clients: LazyClients = PrivateAttr(default_factory=LazyClients)
 
-    @model_validator(mode="after")
-    def _check_connection(self) -> Self:
-        self.connection_settings().check()  # e.g. no token over plain http; opens nothing
-        return self
+    def __init__(self, /, **data: Any) -> None:
+        super().__init__(**data)
+        # Checked after validation, not in a validator: pydantic would wrap the error in a
+        # ValidationError that carries the whole input, token included. Opens nothing.
+        self.connection_settings().check()  # e.g. no token over plain http
 
     def connection_settings(self) -> ClientSettings:
         """The connection fields as they are now (clients are rebuilt when they change)."""

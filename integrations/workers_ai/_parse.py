@@ -16,17 +16,38 @@ def new_tool_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
-def _int(value: Any) -> int:
+def as_int(value: Any) -> int:
     if isinstance(value, bool):
         return 0
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str):
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (float, str)):
         try:
             return int(float(value))
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", NaN; Infinity, "1e400"
             return 0
     return 0
+
+
+def preview(value: Any) -> str:
+    """The start of ``repr(value)`` for an error message, even for a value nested too deep."""
+    try:
+        return repr(value)[:200]
+    except RecursionError:
+        return f"<a {type(value).__name__} nested too deeply to show>"
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except RecursionError as exc:
+        raise UnexpectedResponseError(
+            f"Workers AI sent a {type(value).__name__} nested too deeply to read"
+        ) from exc
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def unwrap_envelope(body: Any) -> Any:
@@ -39,13 +60,13 @@ def unwrap_envelope(body: Any) -> Any:
 def parse_usage(raw: Any) -> Usage | None:
     if not isinstance(raw, Mapping):
         return None
-    prompt = _int(raw.get("prompt_tokens", raw.get("input_tokens")))
-    completion = _int(raw.get("completion_tokens", raw.get("output_tokens")))
-    total = _int(raw.get("total_tokens")) or prompt + completion
+    prompt = as_int(raw.get("prompt_tokens", raw.get("input_tokens")))
+    completion = as_int(raw.get("completion_tokens", raw.get("output_tokens")))
+    total = as_int(raw.get("total_tokens")) or prompt + completion
     details = raw.get("prompt_tokens_details")
     cached = None
     if isinstance(details, Mapping) and details.get("cached_tokens") is not None:
-        cached = _int(details.get("cached_tokens"))
+        cached = as_int(details.get("cached_tokens"))
     return Usage(
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cached_tokens=cached
     )
@@ -57,25 +78,25 @@ def arguments_text(arguments: Any) -> str:
         return arguments
     if arguments is None:
         return ""
-    return json.dumps(arguments, ensure_ascii=False)
+    return _dumps(arguments)
 
 
 def parse_tool_call(raw: Any) -> ToolCall:
     """A tool call in the flat legacy form or the nested OpenAI form; arguments object or text."""
     if not isinstance(raw, Mapping):
-        raise UnexpectedResponseError(f"A tool call is not an object: {raw!r}")
+        raise UnexpectedResponseError(f"A tool call is not an object: {preview(raw)}")
     function = raw.get("function")
     source = function if isinstance(function, Mapping) else raw
     name = source.get("name")
     if not isinstance(name, str) or not name:
-        raise UnexpectedResponseError(f"A tool call has no name: {dict(raw)!r}")
+        raise UnexpectedResponseError(f"A tool call has no name: {preview(dict(raw))}")
     text = arguments_text(source.get("arguments"))
     arguments: dict[str, Any] = {}
     error = None
     if text.strip():
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             error = f"arguments are not valid JSON: {exc}"
         else:
             if isinstance(value, dict):
@@ -96,7 +117,7 @@ def _tool_calls(raw: Any) -> list[ToolCall]:
     if not raw:
         return []
     if not isinstance(raw, list):
-        raise UnexpectedResponseError(f"tool_calls is not a list: {raw!r}")
+        raise UnexpectedResponseError(f"tool_calls is not a list: {preview(raw)}")
     return [parse_tool_call(c) for c in raw]
 
 
@@ -106,13 +127,13 @@ def _text_and_value(response: Any) -> tuple[str, Any]:
         return "", None
     if isinstance(response, str):
         return response, None
-    return json.dumps(response, ensure_ascii=False), response
+    return _dumps(response), response
 
 
 def _json_value(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -122,7 +143,7 @@ def parse_chat_result(
     """Any of the three text-generation ``result`` shapes (wire contract §2.3)."""
     if not isinstance(result, Mapping):
         raise UnexpectedResponseError(
-            f"Text generation returned {type(result).__name__}, not an object: {result!r:.200}"
+            f"Text generation returned {type(result).__name__}, not an object: {preview(result)}"
         )
     raw = dict(result)
     choices = result.get("choices")
@@ -131,12 +152,12 @@ def parse_chat_result(
     text, value = _text_and_value(result.get("response"))
     if value is None and json_mode and text:
         value = _json_value(text)
+    tool_calls = _tool_calls(result.get("tool_calls"))
     return ChatResult(
         text=text,
-        tool_calls=_tool_calls(result.get("tool_calls")),
+        tool_calls=tool_calls,
         usage=parse_usage(result.get("usage")),
-        finish_reason=result.get("finish_reason")
-        or ("tool_calls" if result.get("tool_calls") else None),
+        finish_reason=_str(result.get("finish_reason")) or ("tool_calls" if tool_calls else None),
         model=model,
         cf_ray=cf_ray,
         parsed=value,
@@ -154,7 +175,7 @@ def _parse_openai_result(
 ) -> ChatResult:
     choice = choices[0] if choices else {}
     if not isinstance(choice, Mapping):
-        raise UnexpectedResponseError(f"choices[0] is not an object: {choice!r:.200}")
+        raise UnexpectedResponseError(f"choices[0] is not an object: {preview(choice)}")
     message = choice.get("message")
     if isinstance(message, Mapping):
         content = message.get("content")
@@ -170,8 +191,8 @@ def _parse_openai_result(
         text=text,
         tool_calls=tool_calls,
         usage=parse_usage(raw.get("usage")),
-        finish_reason=choice.get("finish_reason"),
-        model=str(raw.get("model") or model),
+        finish_reason=_str(choice.get("finish_reason")),
+        model=_str(raw.get("model")) or model,
         cf_ray=cf_ray,
         reasoning=reasoning if isinstance(reasoning, str) else None,
         parsed=value,
@@ -183,14 +204,22 @@ def parse_embeddings(result: Any) -> list[list[float]]:
     """Vectors from the native ``{shape, data}`` result or an OpenAI ``{data: [{embedding}]}``."""
     data = result.get("data") if isinstance(result, Mapping) else None
     if not isinstance(data, list):
-        raise UnexpectedResponseError(f"Embeddings result has no data list: {result!r:.200}")
+        raise UnexpectedResponseError(f"Embeddings result has no data list: {preview(result)}")
     try:
         if data and isinstance(data[0], Mapping):
-            ordered = sorted(data, key=lambda item: _int(item.get("index")))
-            return [[float(x) for x in item["embedding"]] for item in ordered]
-        return [[float(x) for x in vector] for vector in data]
-    except (TypeError, ValueError, KeyError) as exc:
+            if not all(isinstance(item, Mapping) for item in data):
+                raise TypeError("some items of data are not objects")
+            ordered = sorted(data, key=lambda item: as_int(item.get("index")))
+            return [_vector(item["embedding"]) for item in ordered]
+        return [_vector(vector) for vector in data]
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
         raise UnexpectedResponseError(f"Embeddings data is not a list of vectors: {exc}") from exc
+
+
+def _vector(value: Any) -> list[float]:
+    if not isinstance(value, list):  # a string or an object would iterate into nonsense
+        raise TypeError(f"a vector is a {type(value).__name__}, not a list")
+    return [float(x) for x in value]
 
 
 def embedding_result(
@@ -206,16 +235,17 @@ _TRUE = {"true", "1", "yes"}
 
 
 def _optional_int(value: Any) -> int | None:
-    number = _int(value)
+    number = as_int(value)
     return number or None
 
 
 def parse_model_info(item: Any) -> ModelInfo:
     """One catalog entry; property values arrive as strings (``"true"``, ``"24000"``)."""
     if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-        raise UnexpectedResponseError(f"A catalog entry has no name: {item!r:.200}")
+        raise UnexpectedResponseError(f"A catalog entry has no name: {preview(item)}")
     properties: dict[str, Any] = {}
-    for prop in item.get("properties") or []:
+    raw_properties = item.get("properties")
+    for prop in raw_properties if isinstance(raw_properties, list) else []:
         if isinstance(prop, Mapping) and isinstance(prop.get("property_id"), str):
             properties[prop["property_id"]] = prop.get("value")
     task = item.get("task")

@@ -30,11 +30,13 @@ from ._config import GATEWAY_TOKEN_ENV, ClientConfig, first_env
 from ._gateway import GatewayOptions, gateway_options
 from ._models import model_facts
 from ._parse import (
+    as_int,
     embedding_result,
     parse_chat_result,
     parse_embeddings,
     parse_model_info,
     parse_usage,
+    preview,
     unwrap_envelope,
 )
 from ._ratelimit import RateLimiter
@@ -108,7 +110,17 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _forget_credentials(exc: httpx.HTTPError) -> None:
+    """An httpx error keeps its request, whose headers hold the token (httpx masks it only in
+    repr): our error chains the httpx one, so anything walking the chain could read it."""
+    kept = getattr(exc, "_request", None)
+    if isinstance(kept, httpx.Request):
+        for name in ("authorization", "cf-aig-authorization"):
+            kept.headers.pop(name, None)
+
+
 def _transport_error(exc: httpx.HTTPError, request: _Request) -> WorkersAIError:
+    _forget_credentials(exc)
     where = f"{request.method} {request.url}"
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"Workers AI did not answer in time ({where}): {exc!r}")
@@ -373,7 +385,7 @@ class _Core:
         """The ``result`` of a successful answer; a 200 that says ``success: false`` raises."""
         try:
             body = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise UnexpectedResponseError(
                 f"Workers AI answered {response.status_code} with a body that is not JSON: "
                 f"{response.text[:200]!r}"
@@ -444,16 +456,21 @@ class _Core:
     @staticmethod
     def _models_page(response: httpx.Response) -> tuple[list[ModelInfo], bool]:
         """One page of the catalog, and whether another page follows."""
-        body = response.json()
+        try:
+            body = response.json()
+        except (ValueError, RecursionError) as exc:
+            raise UnexpectedResponseError(
+                f"The model catalog is not JSON: {response.text[:200]!r}"
+            ) from exc
         items = unwrap_envelope(body)
         if not isinstance(items, list):
-            raise UnexpectedResponseError(f"The model catalog is not a list: {items!r:.200}")
+            raise UnexpectedResponseError(f"The model catalog is not a list: {preview(items)}")
         models = [parse_model_info(item) for item in items]
         info = body.get("result_info") if isinstance(body, Mapping) else None
         if isinstance(info, Mapping) and info.get("total_count") is not None:
-            page = int(info.get("page") or 1)
-            per_page = int(info.get("per_page") or MODELS_PAGE_SIZE)
-            return models, page * per_page < int(info["total_count"])
+            page = as_int(info.get("page")) or 1
+            per_page = as_int(info.get("per_page")) or MODELS_PAGE_SIZE
+            return models, page * per_page < as_int(info["total_count"])
         return models, len(items) >= MODELS_PAGE_SIZE
 
     def _batch_status(
@@ -879,6 +896,7 @@ class WorkersAI(_Core):
                         raise parser.incomplete_error()
                 except httpx.HTTPError as exc:
                     if started:
+                        _forget_credentials(exc)
                         raise StreamError(f"The stream broke mid-way: {exc!r}") from exc
                     raise _transport_error(exc, request) from exc
             except WorkersAIError as error:
@@ -1277,6 +1295,7 @@ class AsyncWorkersAI(_Core):
                         raise parser.incomplete_error()
                 except httpx.HTTPError as exc:
                     if started:
+                        _forget_credentials(exc)
                         raise StreamError(f"The stream broke mid-way: {exc!r}") from exc
                     raise _transport_error(exc, request) from exc
             except WorkersAIError as error:

@@ -8,6 +8,7 @@ text says what to do next.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -118,10 +119,11 @@ GATEWAY_NOT_FOUND_CODE = 2001
 # (24000)" (5021, HTTP 413 or 400) and the newer "exceeds the model's maximum context length
 # of 256000 tokens". Older answers carried 3010 with the same text, so the text decides too.
 _CONTEXT_WINDOW_TEXT = re.compile(
-    r"context window limit \((?P<limit>\d+)\)|maximum context length of (?P<max>\d+)",
+    r"context window limit \((?P<limit>[0-9]{1,12})\)"
+    r"|maximum context length of (?P<max>[0-9]{1,12})\b",
     re.IGNORECASE,
 )
-_REQUESTED_TOKENS_TEXT = re.compile(r"tokens \((?P<n>\d+)\) exceeded", re.IGNORECASE)
+_REQUESTED_TOKENS_TEXT = re.compile(r"tokens \((?P<n>[0-9]{1,12})\) exceeded", re.IGNORECASE)
 
 
 # What to do next, per Cloudflare code. One place for each code's advice.
@@ -173,8 +175,10 @@ def _code(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 12:  # not "²", not 5000 digits
+            return int(text)
     return None
 
 
@@ -209,7 +213,7 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         seconds = float(value)
     except ValueError:
         return None
-    return max(seconds, 0.0)
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _error_class(status: int, code: int | None, detail: str) -> type[APIStatusError]:
@@ -252,7 +256,7 @@ def error_from_response(
     text = content.decode("utf-8", errors="replace")
     try:
         body: Any = json.loads(text) if text.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
 
     errors = _error_list(body)

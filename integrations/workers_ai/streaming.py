@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._parse import arguments_text, new_tool_call_id, parse_usage
+from ._parse import arguments_text, new_tool_call_id, parse_usage, preview
 from .errors import StreamError
 from .types import ChatChunk, ChatResult, ToolCallDelta, Usage
 
@@ -48,14 +48,14 @@ class StreamParser:
             return self._last_chunk()
         try:
             event = json.loads(stripped)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise StreamError(
                 f"Workers AI sent a stream event that is not JSON after {self._progress()}: "
                 f"{stripped[:200]!r}"
             ) from exc
         if not isinstance(event, Mapping):
             raise StreamError(
-                f"Workers AI sent a stream event that is not an object: {event!r:.200}"
+                f"Workers AI sent a stream event that is not an object: {preview(event)}"
             )
         text = event.get("response")
         if type(text) is str and event.keys() <= _PLAIN_TEXT_KEYS:
@@ -147,8 +147,10 @@ class StreamParser:
                 self._finish_reason = choice["finish_reason"]
             delta = choice.get("delta")
             if isinstance(delta, Mapping):
-                text += delta.get("content") or ""
-                reasoning += delta.get("reasoning_content") or delta.get("reasoning") or ""
+                content = delta.get("content")
+                thought = delta.get("reasoning_content") or delta.get("reasoning")
+                text += content if isinstance(content, str) else ""
+                reasoning += thought if isinstance(thought, str) else ""
                 tool_calls += self._tool_deltas(delta.get("tool_calls"))
             elif isinstance(choice.get("text"), str):
                 text += choice["text"]

@@ -532,7 +532,9 @@ def test_control_routes_over_http(client: httpx.Client, server: LocalServer) -> 
     for spec in (
         {"kind": "nope"},
         {"kind": "latency", "bogus": 1},
-        {"kind": "rate_limit", "count": 0},
+        {"kind": "rate_limit", "count": -1},
+        {"kind": "rate_limit", "probability": 0},
+        {"kind": "rate_limit", "seed": 3},
         [1],
     ):
         bad = client.post("/__local__/faults", json=spec)

@@ -23,8 +23,12 @@ def test_readme_has_examples() -> None:
 
 
 def test_readme_python_examples_run(
-    server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the examples write files
     monkeypatch.setenv("WORKERS_AI_BASE_URL", server.base_url)
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", server.account_id)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", server.token)

@@ -11,9 +11,11 @@ Conventions kept here, once:
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from io import IOBase
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -29,6 +31,7 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
+from llama_index.core.utils import resolve_binary
 
 from workers_ai import ChatChunk, ChatResult, Message, ToolCall, Usage
 
@@ -70,7 +73,7 @@ def to_core_message(message: ChatMessage) -> Message:
 def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
     """Plain text when the message is only text, else a list of text and image parts."""
     parts: list[dict[str, Any]] = []
-    for block in message.blocks:
+    for block in _blocks(message):
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
@@ -86,10 +89,69 @@ def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
     return parts
 
 
+def _blocks(message: ChatMessage) -> list[Any]:
+    """The message's blocks, without the repeats of legacy ``additional_kwargs["images"]``.
+
+    ChatMessage appends one ImageBlock per legacy image each time it is validated, and
+    llama-index-core re-validates the caller's message (its instrumentation events do), so the
+    same images pile up at the end; each repeat of that tail is dropped here.
+    """
+    blocks = list(message.blocks)
+    legacy = message.additional_kwargs.get("images")
+    count = len(legacy) if isinstance(legacy, list) else 0
+    if count:
+        while len(blocks) >= 2 * count and all(
+            isinstance(b, ImageBlock) for b in blocks[-2 * count :]
+        ):
+            if blocks[-count:] != blocks[-2 * count : -count]:
+                break
+            del blocks[-count:]
+    return blocks
+
+
 def _image_url(block: ImageBlock) -> str:
-    if block.url is not None and block.image is None and block.path is None:
-        return str(block.url)  # passed on as given; fetching it is the server's job
-    return block.inline_url()
+    """An ``image_url`` part's url: a data URL with an image media type, or an http(s) URL as
+    given (fetching it is the server's job).
+
+    Bytes (raw or already base64, as ImageBlock takes both), a file object, a path, or a data URL
+    all become ``data:image/...;base64,...``; the media type is ``image_mimetype`` when given,
+    else read from the data URL, else guessed from the bytes.
+    """
+    if block.image is None and block.path is None and block.url is not None:
+        url = str(block.url)
+        if not url.startswith("data:"):
+            return url
+        header = url.partition(",")[0]
+        if header.startswith("data:image/") and header.endswith(";base64"):
+            return url
+    data = _image_bytes(block)
+    mimetype = block.image_mimetype or _guess_image_mimetype(data)
+    if mimetype is None:
+        raise ValueError(
+            "Could not tell the image's type from its bytes; pass image_mimetype= "
+            "(e.g. 'image/png') on the ImageBlock"
+        )
+    return f"data:{mimetype};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _image_bytes(block: ImageBlock) -> bytes:
+    """The decoded image bytes, whichever way the block holds them."""
+    if isinstance(block.image, IOBase):
+        # ImageBlock.resolve_image hands a file object back unread and un-encoded.
+        block.image.seek(0)
+        content = block.image.read()
+        raw = content.encode() if isinstance(content, str) else bytes(content)
+        data = resolve_binary(raw_bytes=raw).read()  # decodes it if it was base64 text
+    else:
+        data = block.resolve_image(as_base64=False).read()
+    if not data:
+        raise ValueError("The ImageBlock holds no image data")
+    return data
+
+
+def _guess_image_mimetype(data: bytes) -> str | None:
+    mime = ImageBlock(image=data).image_mimetype  # LlamaIndex's own guess from the bytes
+    return mime if isinstance(mime, str) and mime.startswith("image/") else None
 
 
 def _arguments_text(kwargs: dict[str, Any] | str) -> str:
