@@ -117,7 +117,11 @@ class ClientConfig:
         account = self.require_account_id()
         if self.gateway_id:
             return f"{self.gateway_url}/{account}/{self.gateway_id}/workers-ai/{model}"
-        return f"{self.base_url}/accounts/{account}/ai/run/{model}"
+        return self.api_run_url(model)
+
+    def api_run_url(self, model: str) -> str:
+        """URL of a model on the API itself, never through a gateway (the Batch API's home)."""
+        return f"{self.base_url}/accounts/{self.require_account_id()}/ai/run/{model}"
 
     def account_url(self, path: str) -> str:
         return f"{self.base_url}/accounts/{self.require_account_id()}/{path.lstrip('/')}"

@@ -87,6 +87,10 @@ DEFAULT_BATCH_TIMEOUT = 900.0
 # Answers that are the output itself, not a JSON envelope (text-to-image models send PNG).
 _BINARY_TYPES = ("image/", "audio/", "video/", "application/octet-stream")
 
+_BATCH_GATEWAY_MESSAGE = (
+    "gateway options do not apply with use_batch_api: Batch API requests go to the API directly"
+)
+
 _T = TypeVar("_T")
 RunInputs = Mapping[str, Any] | bytes
 
@@ -313,20 +317,10 @@ class _Core:
             "POST", self._run_url(model), json=dict(inputs), headers=headers, model=model
         )
 
-    def _batch_request(
-        self,
-        model: str,
-        body: dict[str, Any],
-        gateway: GatewayOptions | Mapping[str, Any] | None,
-    ) -> _Request:
-        return _Request(
-            "POST",
-            self._run_url(model),
-            json=body,
-            params=dict(_batch.QUEUE_PARAMS),
-            headers=self._run_headers(gateway),
-            model=model,
-        )
+    def _batch_request(self, model: str, body: dict[str, Any]) -> _Request:
+        # Straight to the API, gateway or not: Cloudflare documents the Batch API there.
+        url = self._config.api_run_url(model)
+        return _Request("POST", url, json=body, params=dict(_batch.QUEUE_PARAMS), model=model)
 
     def _models_request(self, page: int, task: str | None, search: str | None) -> _Request:
         params: dict[str, Any] = {"page": page, "per_page": MODELS_PAGE_SIZE}
@@ -588,15 +582,18 @@ class WorkersAI(_Core):
 
         ``use_batch_api`` queues the requests on Cloudflare's Batch API and polls for them
         (every ``poll_interval`` seconds, up to ``timeout``): for corpora too big to push.
+        Batch requests go to the API directly, never through a gateway.
         """
 
         def attempt(candidate: str) -> EmbeddingResult:
+            if use_batch_api and gateway is not None:
+                raise InvalidRequestError(_BATCH_GATEWAY_MESSAGE)
             requests = self._embed_requests(candidate, texts, gateway, batch_size)
             if use_batch_api:
                 bodies = [r.json for r in requests]
                 batches = [
                     self._batched_embeddings(
-                        self._await_batch(candidate, job, gateway, poll_interval, timeout), job
+                        self._await_batch(candidate, job, poll_interval, timeout), job
                     )
                     for job in _batch.split_jobs(bodies)
                 ]
@@ -711,22 +708,18 @@ class WorkersAI(_Core):
         self,
         model: str,
         requests: Sequence[Mapping[str, Any]],
-        *,
-        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> BatchStatus:
         """Queue ``requests`` (each the model's input) on the Batch API; returns at once."""
-        request = self._batch_request(model, _batch.submit_body(requests), gateway)
+        request = self._batch_request(model, _batch.submit_body(requests))
         return self._batch_status(request, self._send(request))
 
     def get_batch(
         self,
         model: str,
         request_id: str,
-        *,
-        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> BatchStatus:
         """Where a queued batch stands; once done, its items in submission order."""
-        request = self._batch_request(model, _batch.poll_body(request_id), gateway)
+        request = self._batch_request(model, _batch.poll_body(request_id))
         return self._batch_status(request, self._send(request), request_id)
 
     def run_batch(
@@ -736,11 +729,10 @@ class WorkersAI(_Core):
         *,
         poll_interval: float = DEFAULT_BATCH_POLL_INTERVAL,
         timeout: float = DEFAULT_BATCH_TIMEOUT,
-        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> list[BatchItem]:
         """Submit, poll until done, and return one item per request in submission order.
         Raises BatchTimeoutError (with the request_id, to fetch later) after ``timeout``."""
-        status = self._await_batch(model, requests, gateway, poll_interval, timeout)
+        status = self._await_batch(model, requests, poll_interval, timeout)
         return _batch.check_complete(status, len(requests))
 
     def close(self) -> None:
@@ -809,12 +801,11 @@ class WorkersAI(_Core):
         self,
         model: str,
         requests: Sequence[Mapping[str, Any]],
-        gateway: GatewayOptions | Mapping[str, Any] | None,
         poll_interval: float,
         timeout: float,
     ) -> BatchStatus:
         delays = _batch.poll_delays(poll_interval)
-        status = self.submit_batch(model, requests, gateway=gateway)
+        status = self.submit_batch(model, requests)
         deadline = time.monotonic() + timeout
         while not status.done:
             delay = next(delays)
@@ -824,7 +815,7 @@ class WorkersAI(_Core):
                     request_id=status.request_id,
                 )
             time.sleep(delay)
-            status = self.get_batch(model, status.request_id, gateway=gateway)
+            status = self.get_batch(model, status.request_id)
         return status
 
     # -- sending ------------------------------------------------------------------------------
@@ -999,6 +990,8 @@ class AsyncWorkersAI(_Core):
         """Like :meth:`WorkersAI.embed`; batches go out concurrently (``embed_concurrency``)."""
 
         async def attempt(candidate: str) -> EmbeddingResult:
+            if use_batch_api and gateway is not None:
+                raise InvalidRequestError(_BATCH_GATEWAY_MESSAGE)
             requests = self._embed_requests(candidate, texts, gateway, batch_size)
             gate = asyncio.Semaphore(self.embed_concurrency)
 
@@ -1010,9 +1003,7 @@ class AsyncWorkersAI(_Core):
                 bodies: list[Mapping[str, Any]],
             ) -> tuple[list[list[float]], Usage | None]:
                 async with gate:
-                    status = await self._await_batch(
-                        candidate, bodies, gateway, poll_interval, timeout
-                    )
+                    status = await self._await_batch(candidate, bodies, poll_interval, timeout)
                 return self._batched_embeddings(status, bodies)
 
             if use_batch_api:
@@ -1118,20 +1109,16 @@ class AsyncWorkersAI(_Core):
         self,
         model: str,
         requests: Sequence[Mapping[str, Any]],
-        *,
-        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> BatchStatus:
-        request = self._batch_request(model, _batch.submit_body(requests), gateway)
+        request = self._batch_request(model, _batch.submit_body(requests))
         return self._batch_status(request, await self._send(request))
 
     async def get_batch(
         self,
         model: str,
         request_id: str,
-        *,
-        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> BatchStatus:
-        request = self._batch_request(model, _batch.poll_body(request_id), gateway)
+        request = self._batch_request(model, _batch.poll_body(request_id))
         return self._batch_status(request, await self._send(request), request_id)
 
     async def run_batch(
@@ -1141,9 +1128,8 @@ class AsyncWorkersAI(_Core):
         *,
         poll_interval: float = DEFAULT_BATCH_POLL_INTERVAL,
         timeout: float = DEFAULT_BATCH_TIMEOUT,
-        gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> list[BatchItem]:
-        status = await self._await_batch(model, requests, gateway, poll_interval, timeout)
+        status = await self._await_batch(model, requests, poll_interval, timeout)
         return _batch.check_complete(status, len(requests))
 
     async def aclose(self) -> None:
@@ -1212,12 +1198,11 @@ class AsyncWorkersAI(_Core):
         self,
         model: str,
         requests: Sequence[Mapping[str, Any]],
-        gateway: GatewayOptions | Mapping[str, Any] | None,
         poll_interval: float,
         timeout: float,
     ) -> BatchStatus:
         delays = _batch.poll_delays(poll_interval)
-        status = await self.submit_batch(model, requests, gateway=gateway)
+        status = await self.submit_batch(model, requests)
         deadline = time.monotonic() + timeout
         while not status.done:
             delay = next(delays)
@@ -1227,7 +1212,7 @@ class AsyncWorkersAI(_Core):
                     request_id=status.request_id,
                 )
             await asyncio.sleep(delay)
-            status = await self.get_batch(model, status.request_id, gateway=gateway)
+            status = await self.get_batch(model, status.request_id)
         return status
 
     # -- sending ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from workers_ai import (
     BadRequestError,
     BatchTimeoutError,
     GatewayOptions,
+    InvalidRequestError,
     NotFoundError,
     WorkersAI,
 )
@@ -169,3 +170,16 @@ async def test_async_batch(server: Any) -> None:
         server.configure_batch(1000)
         with pytest.raises(BatchTimeoutError):
             await client.run_batch(MODEL, [{"prompt": "a"}], poll_interval=0.05, timeout=0.2)
+
+
+def test_batches_go_to_the_api_even_with_a_gateway(server: Any) -> None:
+    with gateway_client(server, gateway=GatewayOptions(cache_ttl=60)) as client:
+        items = client.run_batch(MODEL, [{"prompt": "x"}], poll_interval=0.05)
+        assert items[0].success
+        result = client.embed(EMBED, ["a", "b"], use_batch_api=True, poll_interval=0.05)
+        assert len(result.vectors) == 2
+        with pytest.raises(InvalidRequestError, match="Batch API"):
+            client.embed(EMBED, ["a"], use_batch_api=True, gateway={"skip_cache": True})
+    paths = [e["path"] for e in server.requests()]
+    assert paths and all(p.startswith("/client/v4/accounts/") for p in paths)
+    assert all("cf-aig-cache-ttl" not in e["headers"] for e in server.requests())
