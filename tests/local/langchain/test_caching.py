@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from langchain_classic.embeddings import CacheBackedEmbeddings
 from langchain_core.caches import InMemoryCache
 from langchain_core.globals import get_llm_cache, set_llm_cache
 from langchain_core.messages import HumanMessage
+from langchain_core.stores import InMemoryByteStore
 
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
 from workers_ai.local import LocalServer
@@ -163,18 +165,13 @@ def test_vectors_do_not_depend_on_the_batch_they_came_in(server: LocalServer) ->
 
 
 def test_cache_backed_embeddings_embed_each_text_once(server: LocalServer) -> None:
-    cache_module = pytest.importorskip(
-        "langchain_classic.embeddings",
-        reason="CacheBackedEmbeddings lives in langchain-classic (pip install langchain-classic)",
-    )
-    from langchain_core.stores import InMemoryByteStore
-
     store = InMemoryByteStore()
-    cached = cache_module.CacheBackedEmbeddings.from_bytes_store(
+    cached = CacheBackedEmbeddings.from_bytes_store(
         WorkersAIEmbeddings(model=BGE),
         store,
         namespace=BGE,
         query_embedding_cache=True,
+        key_encoder="sha256",
     )
     texts = ["alpha", "beta", "gamma"]
     first = cached.embed_documents(texts)
@@ -190,14 +187,8 @@ def test_cache_backed_embeddings_embed_each_text_once(server: LocalServer) -> No
 
 
 async def test_cache_backed_embeddings_async(server: LocalServer) -> None:
-    cache_module = pytest.importorskip(
-        "langchain_classic.embeddings",
-        reason="CacheBackedEmbeddings lives in langchain-classic (pip install langchain-classic)",
-    )
-    from langchain_core.stores import InMemoryByteStore
-
-    cached = cache_module.CacheBackedEmbeddings.from_bytes_store(
-        WorkersAIEmbeddings(model=BGE), InMemoryByteStore(), namespace=BGE
+    cached = CacheBackedEmbeddings.from_bytes_store(
+        WorkersAIEmbeddings(model=BGE), InMemoryByteStore(), namespace=BGE, key_encoder="sha256"
     )
     first = await cached.aembed_documents(["one", "two"])
     assert await cached.aembed_documents(["two", "one"]) == first[::-1]
