@@ -9,6 +9,7 @@ import pytest
 
 from tests.local.core.conftest import FAST_RETRIES, connect
 from workers_ai import (
+    APIConnectionError,
     APITimeoutError,
     AsyncWorkersAI,
     AuthenticationError,
@@ -179,3 +180,29 @@ async def test_async_fallback_for_chat_stream_and_embed(server: Any) -> None:
         EMBED_BACKUP,
         PRIMARY,
     ]
+
+
+# -- connection resets: retried like any transport failure, then fallen back from -------------
+
+
+def test_a_connection_reset_is_retried(client: WorkersAI, server: Any) -> None:
+    server.inject("reset", count=1)
+    assert client.chat(PRIMARY, ASK).model == PRIMARY
+    assert models_asked(server) == [PRIMARY, PRIMARY]
+
+
+def test_a_connection_reset_without_retries_is_a_connection_error(server: Any) -> None:
+    server.inject("reset", count=1)
+    with WorkersAI(**connect(server), max_retries=0) as once:
+        with pytest.raises(APIConnectionError, match="Could not reach Workers AI") as caught:
+            once.chat(PRIMARY, ASK)
+    assert "reset" in str(caught.value).lower() or "disconnected" in str(caught.value).lower()
+
+
+async def test_async_stream_reset_before_output_is_retried(server: Any) -> None:
+    server.inject("reset", count=1)
+    async with AsyncWorkersAI(**connect(server)) as c:
+        c._retry = FAST_RETRIES
+        chunks = [chunk async for chunk in c.stream_chat(PRIMARY, ASK)]
+    assert "tell me about the sea" in "".join(chunk.text for chunk in chunks)
+    assert models_asked(server) == [PRIMARY, PRIMARY]
