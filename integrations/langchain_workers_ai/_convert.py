@@ -290,6 +290,9 @@ def ai_message(result: ChatResult) -> AIMessage:
 
 def message_chunk(chunk: ChatChunk, *, include_usage: bool = True) -> AIMessageChunk:
     """One streamed delta. Only the last chunk carries usage and response metadata."""
+    if not (chunk.is_last or chunk.tool_calls or chunk.reasoning):
+        # Nearly every chunk is plain text: skip the empty containers LangChain would validate.
+        return AIMessageChunk(content=chunk.text)
     additional: dict[str, Any] = {}
     if chunk.reasoning:
         additional["reasoning_content"] = chunk.reasoning

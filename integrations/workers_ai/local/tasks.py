@@ -29,7 +29,7 @@ import struct
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias, cast, get_args
 
 from workers_ai._tasks import sends_base64_audio
 from workers_ai.local.backends import Task
@@ -60,18 +60,8 @@ class BinaryResult:
 JsonResult: TypeAlias = dict[str, Any] | list[dict[str, Any]]
 TaskResult: TypeAlias = BinaryResult | JsonResult
 
-TASKS: frozenset[Task] = frozenset(
-    (
-        "Text-to-Image",
-        "Automatic Speech Recognition",
-        "Image Classification",
-        "Object Detection",
-        "Text Classification",
-        "Translation",
-        "Summarization",
-        "Image-to-Text",
-    )
-)
+# Every task but the two the backends themselves serve (chat and embeddings).
+TASKS: frozenset[Task] = frozenset(get_args(Task)) - {"Text Generation", "Text Embeddings"}
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEFAULT_IMAGE_SIDE = 1024  # Stable Diffusion XL's and flux's default size

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.local.core.conftest import connect
-from tests.local.core.test_server_tasks import decoded_pixels, png_header
+from tests.local.test_server_tasks import decoded_pixels, png_header
 from workers_ai import (
     AsyncWorkersAI,
     Classification,
