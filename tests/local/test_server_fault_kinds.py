@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from workers_ai import WorkersAI
 from workers_ai.local import LocalServer
 from workers_ai.local.faults import Fault, FaultBook, FaultError, parse_fault
 
@@ -49,14 +48,6 @@ def test_reset_on_the_gateway_and_model_search(http: httpx.Client, server: Local
     with pytest.raises(httpx.ReadError):
         http.get(f"/client/v4/accounts/{server.account_id}/ai/models/search")
     assert server.pending_faults() == []
-
-
-def test_the_client_sees_a_reset_as_a_connection_error_and_retries(
-    client: WorkersAI, server: LocalServer
-) -> None:
-    server.inject("reset")
-    assert len(client.embed(EMBED, "x").vectors) == 1
-    assert [e["fault"] for e in server.requests()] == ["reset", None]
 
 
 # -- probability ----------------------------------------------------------------------------
