@@ -264,6 +264,13 @@ class ConnectionFields(BaseModel):
         )
 
     def _gateway_options(self) -> GatewayOptions | None:
+        if not (
+            self.gateway_token
+            or self.gateway_cache_ttl is not None
+            or self.gateway_skip_cache
+            or self.gateway_metadata is not None
+        ):
+            return None  # the common case, without building options to find them empty
         options = GatewayOptions(
             token=self.gateway_token,
             cache_ttl=self.gateway_cache_ttl,

@@ -21,7 +21,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from httpx_sse import EventSource
 from pydantic import SecretStr
 from typing_extensions import Self, Unpack
 
@@ -47,6 +46,7 @@ from ._request import (
     embedding_batches,
 )
 from ._retry import RetryPolicy, warrants_fallback
+from ._sse import SSEDataDecoder
 from ._tasks import Classification, Transcription
 from .errors import (
     APIConnectionError,
@@ -90,6 +90,8 @@ _BINARY_TYPES = ("image/", "audio/", "video/", "application/octet-stream")
 _BATCH_GATEWAY_MESSAGE = (
     "gateway options do not apply with use_batch_api: Batch API requests go to the API directly"
 )
+
+_NO_GATEWAY_OPTIONS = GatewayOptions()
 
 _T = TypeVar("_T")
 RunInputs = Mapping[str, Any] | bytes
@@ -188,8 +190,11 @@ class _Core:
         self.rate_limiter = (
             RateLimiter(requests_per_minute) if requests_per_minute is not None else rate_limiter
         )
-        self.gateway = self._with_env_token(gateway_options(gateway) or GatewayOptions())
-        self._gateway_headers = self._check_gateway(self.gateway)
+        if gateway is None and not self._config.gateway_id:  # the common case, kept cheap
+            self.gateway, self._gateway_headers = _NO_GATEWAY_OPTIONS, None
+        else:
+            self.gateway = self._with_env_token(gateway_options(gateway) or GatewayOptions())
+            self._gateway_headers = self._check_gateway(self.gateway)
         # Per-call work done once: httpx re-parses a str URL on every request.
         self._auth: dict[str, str] | None = None
         self._run_urls: dict[str, httpx.URL] = {}
@@ -877,13 +882,15 @@ class WorkersAI(_Core):
                             yield chunk_from_result(self._chat_result(request, response))
                             return
                         parser = StreamParser(request.model, response.headers.get("cf-ray"))
-                        for event in EventSource(response).iter_sse():
-                            chunk = parser.feed(event.data)
-                            if chunk is not None:
-                                started = True
-                                yield chunk
-                            if parser.done:
-                                return
+                        events = SSEDataDecoder()
+                        for received in response.iter_bytes():
+                            for data in events.feed(received):
+                                chunk = parser.feed(data)
+                                if chunk is not None:
+                                    started = True
+                                    yield chunk
+                                if parser.done:
+                                    return
                         raise parser.incomplete_error()
                 except httpx.HTTPError as exc:
                     if started:
@@ -1270,13 +1277,15 @@ class AsyncWorkersAI(_Core):
                             yield chunk_from_result(self._chat_result(request, response))
                             return
                         parser = StreamParser(request.model, response.headers.get("cf-ray"))
-                        async for event in EventSource(response).aiter_sse():
-                            chunk = parser.feed(event.data)
-                            if chunk is not None:
-                                started = True
-                                yield chunk
-                            if parser.done:
-                                return
+                        events = SSEDataDecoder()
+                        async for received in response.aiter_bytes():
+                            for data in events.feed(received):
+                                chunk = parser.feed(data)
+                                if chunk is not None:
+                                    started = True
+                                    yield chunk
+                                if parser.done:
+                                    return
                         raise parser.incomplete_error()
                 except httpx.HTTPError as exc:
                     if started:
