@@ -16,8 +16,9 @@ from .errors import BadRequestError, InvalidRequestError, UnexpectedResponseErro
 from .types import BatchItem, BatchStatus
 
 QUEUE_PARAMS = {"queueRequest": "true"}
-# Cloudflare takes a batch payload under 10 MB; we split bigger jobs with some headroom.
-MAX_BATCH_BYTES = 9_000_000
+# Cloudflare: "the total payload must be under 10 MB"; we split jobs with some headroom.
+CLOUDFLARE_BATCH_BYTES = 10_000_000
+MAX_BATCH_BYTES = CLOUDFLARE_BATCH_BYTES * 9 // 10
 FIRST_POLL_DELAY = 0.1  # seconds; doubles up to the caller's poll_interval
 
 

@@ -18,6 +18,13 @@ from .errors import ConfigurationError
 MetadataValue = str | int | float | bool
 MAX_METADATA_ENTRIES = 5  # the gateway keeps at most five custom metadata entries
 
+# The request headers, as Cloudflare's own REST client sends them.
+AUTH_HEADER = "cf-aig-authorization"
+CACHE_TTL_HEADER = "cf-aig-cache-ttl"
+SKIP_CACHE_HEADER = "cf-aig-skip-cache"
+CACHE_KEY_HEADER = "cf-aig-cache-key"
+METADATA_HEADER = "cf-aig-metadata"
+
 
 @dataclass(frozen=True)
 class GatewayOptions:
@@ -69,15 +76,15 @@ class GatewayOptions:
         token = self.token
         if token is not None:
             secret = token.get_secret_value() if isinstance(token, SecretStr) else token
-            out["cf-aig-authorization"] = f"Bearer {secret}"
+            out[AUTH_HEADER] = f"Bearer {secret}"
         if self.cache_ttl is not None:
-            out["cf-aig-cache-ttl"] = str(self.cache_ttl)
+            out[CACHE_TTL_HEADER] = str(self.cache_ttl)
         if self.skip_cache is not None:
-            out["cf-aig-skip-cache"] = "true" if self.skip_cache else "false"
+            out[SKIP_CACHE_HEADER] = "true" if self.skip_cache else "false"
         if self.cache_key is not None:
-            out["cf-aig-cache-key"] = self.cache_key
+            out[CACHE_KEY_HEADER] = self.cache_key
         if self.metadata is not None:
-            out["cf-aig-metadata"] = json.dumps(dict(self.metadata), separators=(",", ":"))
+            out[METADATA_HEADER] = json.dumps(dict(self.metadata), separators=(",", ":"))
         return out
 
 

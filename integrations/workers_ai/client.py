@@ -257,6 +257,8 @@ class _Core:
 
     def _models_to_try(self, model: str, fallback_models: Sequence[str] | None) -> list[str]:
         chain = self.fallback_models if fallback_models is None else fallback_models
+        if not chain:
+            return [model]
         names = [model, *_model_names(chain, "fallback_models")]
         return list(dict.fromkeys(names))  # a model named twice is tried once
 

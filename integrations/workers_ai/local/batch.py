@@ -23,10 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workers_ai._batch import CLOUDFLARE_BATCH_BYTES
 from workers_ai.local.errors import ApiError, bad_input
 from workers_ai.local.validate import json_type
 
-MAX_PAYLOAD_BYTES = 10_000_000  # Cloudflare: "the total payload must be under 10 MB"
+MAX_PAYLOAD_BYTES = CLOUDFLARE_BATCH_BYTES
 DEFAULT_PENDING_POLLS = 2  # one "queued", one "running", then done
 DEFAULT_CAPACITY = 1000  # jobs kept; the oldest go first
 UNKNOWN_REQUEST_CODE = 1004  # ours, see the module docstring

@@ -30,18 +30,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-AUTH_HEADER = "cf-aig-authorization"
-CACHE_TTL_HEADER = "cf-aig-cache-ttl"
-CACHE_KEY_HEADER = "cf-aig-cache-key"
-SKIP_CACHE_HEADER = "cf-aig-skip-cache"
-METADATA_HEADER = "cf-aig-metadata"
+from workers_ai._gateway import (
+    AUTH_HEADER,
+    CACHE_KEY_HEADER,
+    CACHE_TTL_HEADER,
+    MAX_METADATA_ENTRIES,
+    METADATA_HEADER,
+    SKIP_CACHE_HEADER,
+)
+from workers_ai.errors import GATEWAY_NOT_FOUND_CODE, GATEWAY_UNAUTHORIZED_CODE
+
 CACHE_STATUS_HEADER = "cf-aig-cache-status"
 LOG_ID_HEADER = "cf-aig-log-id"
 
-UNAUTHORIZED_CODE = 2009
-UNKNOWN_GATEWAY_CODE = 2001
 BAD_HEADER_CODE = 2017  # ours: Cloudflare's code for a malformed cf-aig-* header is unverified
-MAX_METADATA_ENTRIES = 5  # Cloudflare's documented limit per request
 MAX_CACHE_TTL = 31 * 24 * 3600  # Cloudflare's limit is "1 month"
 DEFAULT_CACHE_CAPACITY = 1000
 
@@ -193,12 +195,14 @@ class Gateway:
         current = self._settings
         if current.ids is not None and gateway_id not in current.ids:
             raise GatewayError(
-                400, UNKNOWN_GATEWAY_CODE, "Please configure AI Gateway in the Cloudflare dashboard"
+                400,
+                GATEWAY_NOT_FOUND_CODE,
+                "Please configure AI Gateway in the Cloudflare dashboard",
             )
         if current.token is not None:
             given = headers.get(AUTH_HEADER, "").encode()
             if not secrets.compare_digest(given, f"Bearer {current.token}".encode()):
-                raise GatewayError(401, UNAUTHORIZED_CODE, "Unauthorized")
+                raise GatewayError(401, GATEWAY_UNAUTHORIZED_CODE, "Unauthorized")
         raw_metadata = headers.get(METADATA_HEADER)
         if raw_metadata is not None:
             parse_metadata(raw_metadata)
