@@ -337,11 +337,15 @@ class _Core:
             params["search"] = search
         return _Request("GET", self._config.account_url("ai/models/search"), params=params)
 
-    def _httpx_kwargs(self, request: _Request) -> dict[str, Any]:
-        headers = self._headers()
+    def _httpx_kwargs(self, request: _Request, pooled: bool) -> dict[str, Any]:
+        """httpx's arguments for ``request``; ``pooled``: the httpx client is ours and already
+        carries the auth headers and timeout (merging them per request costs ~6 us)."""
+        kwargs: dict[str, Any] = {}
+        if not pooled:
+            kwargs["headers"] = self._headers()
+            kwargs["timeout"] = self._timeout
         if request.headers:
-            headers = {**headers, **request.headers}
-        kwargs: dict[str, Any] = {"headers": headers, "timeout": self._timeout}
+            kwargs["headers"] = {**kwargs.get("headers", {}), **request.headers}
         if request.content is not None:
             kwargs["content"] = request.content
         elif request.json is not None:
@@ -833,7 +837,9 @@ class WorkersAI(_Core):
         if client is None:
             with self._http_lock:  # threads sharing this object share one pool
                 if self._http_client is None:
-                    self._http_client = httpx.Client(verify=shared_ssl_context())
+                    self._http_client = httpx.Client(
+                        verify=shared_ssl_context(), headers=self._headers(), timeout=self._timeout
+                    )
                 client = self._http_client
         return client
 
@@ -849,7 +855,7 @@ class WorkersAI(_Core):
                 self._pace()
                 try:
                     response = self._http.request(
-                        request.method, request.url, **self._httpx_kwargs(request)
+                        request.method, request.url, **self._httpx_kwargs(request, self._owns_http)
                     )
                 except httpx.HTTPError as exc:
                     raise _transport_error(exc, request) from exc
@@ -873,7 +879,7 @@ class WorkersAI(_Core):
                 self._pace()
                 try:
                     with self._http.stream(
-                        request.method, request.url, **self._httpx_kwargs(request)
+                        request.method, request.url, **self._httpx_kwargs(request, self._owns_http)
                     ) as response:
                         self._log(request, response)
                         if response.status_code >= 400 or not _is_event_stream(response):
@@ -1229,7 +1235,9 @@ class AsyncWorkersAI(_Core):
     @property
     def _http(self) -> httpx.AsyncClient:
         if self._http_client is None:
-            self._http_client = httpx.AsyncClient(verify=shared_ssl_context())
+            self._http_client = httpx.AsyncClient(
+                verify=shared_ssl_context(), headers=self._headers(), timeout=self._timeout
+            )
         return self._http_client
 
     async def _pace(self) -> None:
@@ -1244,7 +1252,7 @@ class AsyncWorkersAI(_Core):
                 await self._pace()
                 try:
                     response = await self._http.request(
-                        request.method, request.url, **self._httpx_kwargs(request)
+                        request.method, request.url, **self._httpx_kwargs(request, self._owns_http)
                     )
                 except httpx.HTTPError as exc:
                     raise _transport_error(exc, request) from exc
@@ -1268,7 +1276,7 @@ class AsyncWorkersAI(_Core):
                 await self._pace()
                 try:
                     async with self._http.stream(
-                        request.method, request.url, **self._httpx_kwargs(request)
+                        request.method, request.url, **self._httpx_kwargs(request, self._owns_http)
                     ) as response:
                         self._log(request, response)
                         if response.status_code >= 400 or not _is_event_stream(response):
