@@ -574,6 +574,8 @@ class WorkersAI(_Core):
             return self._chat_request(candidate, messages, prompt, True, options, gateway)
 
         chain = self._models_to_try(model, fallback_models)
+        if len(chain) == 1:  # nothing to fall back to: one generator less per chunk
+            return self._stream(build(model))
         return self._stream_with_fallback(chain, build(chain[0]), build)
 
     def embed(
@@ -988,6 +990,8 @@ class AsyncWorkersAI(_Core):
             return self._chat_request(candidate, messages, prompt, True, options, gateway)
 
         chain = self._models_to_try(model, fallback_models)
+        if len(chain) == 1:  # nothing to fall back to: one generator less per chunk
+            return self._stream(build(model))
         return self._stream_with_fallback(chain, build(chain[0]), build)
 
     async def embed(
