@@ -74,11 +74,14 @@ from .types import (
 
 logger = logging.getLogger("workers_ai")
 
-try:
-    _VERSION = version("workers-ai-integrations")
-except PackageNotFoundError:  # running from a source tree
-    _VERSION = "0"
-USER_AGENT = f"workers-ai-integrations/{_VERSION}"
+@functools.cache
+def user_agent() -> str:
+    """Our User-Agent; looked up on the first request (reading package metadata is slow)."""
+    try:
+        installed = version("workers-ai-integrations")
+    except PackageNotFoundError:  # running from a source tree
+        installed = "0"
+    return f"workers-ai-integrations/{installed}"
 
 MODELS_PAGE_SIZE = 100
 DEFAULT_EMBED_CONCURRENCY = 4
@@ -218,7 +221,7 @@ class _Core:
 
     def _headers(self) -> dict[str, str]:
         if self._auth is None:  # a missing token still fails at the first call, not before
-            self._auth = {**self._config.auth_headers(), "User-Agent": USER_AGENT}
+            self._auth = {**self._config.auth_headers(), "User-Agent": user_agent()}
         return self._auth
 
     def _run_url(self, model: str) -> httpx.URL:

@@ -22,7 +22,9 @@ class Message(TypedDict):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Validators are built on first use, not at import: an embeddings-only program never pays
+    # for the chat result types (building them all is ~20 ms of `import workers_ai`).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Usage(_Model):
