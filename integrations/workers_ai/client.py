@@ -74,6 +74,7 @@ from .types import (
 
 logger = logging.getLogger("workers_ai")
 
+
 @functools.cache
 def user_agent() -> str:
     """Our User-Agent; looked up on the first request (reading package metadata is slow)."""
@@ -82,6 +83,7 @@ def user_agent() -> str:
     except PackageNotFoundError:  # running from a source tree
         installed = "0"
     return f"workers-ai-integrations/{installed}"
+
 
 MODELS_PAGE_SIZE = 100
 DEFAULT_EMBED_CONCURRENCY = 4
