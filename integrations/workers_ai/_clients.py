@@ -29,10 +29,9 @@ from ._config import (
     ClientConfig,
     first_env,
 )
-from ._gateway import GatewayOptions, MetadataValue
+from ._gateway import GatewayOptions, MetadataValue, require_gateway
 from ._ratelimit import RateLimiter
 from .client import AsyncWorkersAI, WorkersAI
-from .errors import ConfigurationError
 
 
 def account_id_from_env() -> str | None:
@@ -107,11 +106,11 @@ class ClientSettings:
             base_url=self.base_url,
             gateway_id=self.gateway_id,
         )
-        if self.gateway is not None and not self.gateway.is_empty() and not config.gateway_id:
-            raise ConfigurationError(
-                "AI Gateway options (gateway_token, gateway_cache_ttl, gateway_skip_cache, "
-                "gateway_metadata) need a gateway: set gateway_id or WORKERS_AI_GATEWAY_ID."
-            )
+        require_gateway(
+            self.gateway,
+            config.gateway_id,
+            "gateway_token, gateway_cache_ttl, gateway_skip_cache, gateway_metadata",
+        )
 
 
 class LazyClients:
@@ -271,13 +270,12 @@ class ConnectionFields(BaseModel):
             or self.gateway_metadata is not None
         ):
             return None  # the common case, without building options to find them empty
-        options = GatewayOptions(
+        return GatewayOptions(
             token=self.gateway_token,
             cache_ttl=self.gateway_cache_ttl,
             skip_cache=True if self.gateway_skip_cache else None,
             metadata=self.gateway_metadata,
         )
-        return None if options.is_empty() else options
 
     def sync_client(self) -> WorkersAI:
         """This object's sync core client (made on first use, then reused)."""

@@ -88,6 +88,15 @@ class GatewayOptions:
         return out
 
 
+def require_gateway(options: GatewayOptions | None, gateway_id: str | None, names: str) -> None:
+    """Gateway options are headers for a gateway: without one they would silently do nothing."""
+    if options is not None and not options.is_empty() and not gateway_id:
+        raise ConfigurationError(
+            f"AI Gateway options ({names}) need a gateway: pass gateway_id=... or set "
+            "WORKERS_AI_GATEWAY_ID."
+        )
+
+
 def gateway_options(value: GatewayOptions | Mapping[str, object] | None) -> GatewayOptions | None:
     """Per-call options given as GatewayOptions or a plain dict of its fields."""
     if value is None or isinstance(value, GatewayOptions):
@@ -117,4 +126,4 @@ def _check_metadata(metadata: Mapping[str, MetadataValue]) -> None:
             )
 
 
-__all__ = ["GatewayOptions", "gateway_options"]
+__all__ = ["GatewayOptions", "gateway_options", "require_gateway"]

@@ -26,7 +26,7 @@ from typing_extensions import Self, Unpack
 
 from . import _batch, _tasks
 from ._config import GATEWAY_TOKEN_ENV, ClientConfig, first_env
-from ._gateway import GatewayOptions, gateway_options
+from ._gateway import GatewayOptions, gateway_options, require_gateway
 from ._models import model_facts
 from ._parse import (
     as_int,
@@ -52,7 +52,6 @@ from .errors import (
     APIConnectionError,
     APITimeoutError,
     BatchTimeoutError,
-    ConfigurationError,
     InvalidRequestError,
     StreamError,
     UnexpectedResponseError,
@@ -244,11 +243,7 @@ class _Core:
         """The cf-aig-* headers for ``options``; they need a gateway to go to."""
         if options.is_empty():
             return None
-        if not self._config.gateway_id:
-            raise ConfigurationError(
-                "AI Gateway options (token, cache, metadata) need a gateway: pass gateway_id=... "
-                "or set WORKERS_AI_GATEWAY_ID."
-            )
+        require_gateway(options, self._config.gateway_id, "token, cache, metadata")
         return options.headers()
 
     def _run_headers(

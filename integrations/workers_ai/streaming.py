@@ -1,6 +1,6 @@
 """SSE event data -> typed chunks. Pure and shared by the sync and async clients.
 
-The parser takes each event's ``data`` (httpx-sse does the byte framing) and knows the stream
+The parser takes each event's ``data`` (``_sse`` does the byte framing) and knows the stream
 quirks: padding ``p`` fields, empty heartbeats, tool calls sent whole (legacy) or as incremental
 deltas (native and OpenAI forms), usage repeated on every OpenAI chunk, and a final
 ``{"response": "", "usage": ...}`` event. Usage, finish_reason and model are held back and sent
