@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ._parse import parse_usage
+from ._parse import parse_usage, preview
 from .errors import BadRequestError, InvalidRequestError, UnexpectedResponseError, WorkersAIError
 from .types import BatchItem, BatchStatus
 
@@ -68,10 +68,10 @@ def poll_delays(poll_interval: float) -> Iterator[float]:
 def parse_status(result: Any, model: str, request_id: str | None = None) -> BatchStatus:
     """A submit or poll answer's ``result`` as a :class:`BatchStatus`."""
     if not isinstance(result, Mapping):
-        raise UnexpectedResponseError(f"The batch answer is not an object: {result!r:.200}")
+        raise UnexpectedResponseError(f"The batch answer is not an object: {preview(result)}")
     rid = result.get("request_id") or request_id
     if not isinstance(rid, str) or not rid:
-        raise UnexpectedResponseError(f"The batch answer has no request_id: {result!r:.200}")
+        raise UnexpectedResponseError(f"The batch answer has no request_id: {preview(result)}")
     responses = result.get("responses")
     if responses is None:
         state = result.get("status")
@@ -79,7 +79,7 @@ def parse_status(result: Any, model: str, request_id: str | None = None) -> Batc
             raise UnexpectedResponseError(f"Unknown batch status {state!r} for {rid}")
         return BatchStatus(request_id=rid, model=model, status=state)
     if not isinstance(responses, list):
-        raise UnexpectedResponseError(f"Batch responses is not a list: {responses!r:.200}")
+        raise UnexpectedResponseError(f"Batch responses is not a list: {preview(responses)}")
     items = sorted((_item(r) for r in responses), key=lambda item: item.index)
     return BatchStatus(
         request_id=rid,
@@ -92,10 +92,10 @@ def parse_status(result: Any, model: str, request_id: str | None = None) -> Batc
 
 def _item(raw: Any) -> BatchItem:
     if not isinstance(raw, Mapping) or isinstance(raw.get("id"), bool):
-        raise UnexpectedResponseError(f"A batch response has no id: {raw!r:.200}")
+        raise UnexpectedResponseError(f"A batch response has no id: {preview(raw)}")
     index = raw.get("id")
     if not isinstance(index, int):
-        raise UnexpectedResponseError(f"A batch response has no id: {raw!r:.200}")
+        raise UnexpectedResponseError(f"A batch response has no id: {preview(raw)}")
     success = raw.get("success") is not False
     result = raw.get("result")
     reference = raw.get("external_reference")
