@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=2000, help="streamed answer length")
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--top", type=int, default=35, help="cProfile rows to print")
+    parser.add_argument(
+        "--pace-us", type=float, default=300, help="microseconds between stream writes (run.py's)"
+    )
     args = parser.parse_args(argv)
-    with ServerProcess() as endpoint:
+    with ServerProcess(pace_us=args.pace_us) as endpoint:
         driver = chat_subject(args.subject).driver(endpoint)
         _work(driver, args.what, max(1, args.calls // 10), args.tokens)()  # warm-up
         work = _work(driver, args.what, args.calls, args.tokens)

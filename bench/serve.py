@@ -17,20 +17,21 @@ from collections.abc import Iterable, Iterator
 
 from workers_ai import cli
 from workers_ai.local import app
-from workers_ai.local.streams import regroup_writes as _regroup_writes
 
 PACE_ENV = "BENCH_STREAM_PACE_US"
 
 
 def _paced(pause: float) -> object:
-    def regroup_writes(frames: Iterable[bytes]) -> Iterator[bytes]:
-        # Runs in the server's worker threads (streams are iterated off the event loop).
-        for i, write in enumerate(_regroup_writes(frames)):
+    def one_frame_per_write(frames: Iterable[bytes]) -> Iterator[bytes]:
+        # Runs in the server's worker threads (streams are iterated off the event loop). A
+        # model's server flushes each event as the token is made; the local server's own
+        # regrouping (two frames in one write, the next cut in half) exists to test parsers.
+        for i, frame in enumerate(frames):
             if i:
                 time.sleep(pause)
-            yield write
+            yield frame
 
-    return regroup_writes
+    return one_frame_per_write
 
 
 _pace_us = float(os.environ.get(PACE_ENV) or 0)

@@ -5,13 +5,14 @@ with WorkersAI() as client:
     print(client.chat("@cf/meta/llama-3.1-8b-instruct", prompt="Hello").text)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._gateway import GatewayOptions
 from ._models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
 from ._ratelimit import RateLimiter
 from ._request import ChatOptions
 from ._tasks import Classification, Segment, Transcription, Word
 from ._tokens import estimate_text_tokens, token_pieces
-from .client import AsyncWorkersAI, WorkersAI
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -43,6 +44,20 @@ from .types import (
     ToolCallDelta,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from .client import AsyncWorkersAI, WorkersAI
+
+
+def __getattr__(name: str) -> Any:
+    # The clients bring httpx (60-90 ms to import where its CLI's click, rich and pygments are
+    # installed): they load when first named, so an adapter's import costs only what it uses.
+    if name in ("WorkersAI", "AsyncWorkersAI"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_CHAT_MODEL",

@@ -16,9 +16,8 @@ import os
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from ._config import (
@@ -31,7 +30,11 @@ from ._config import (
 )
 from ._gateway import GatewayOptions, MetadataValue, require_gateway
 from ._ratelimit import RateLimiter
-from .client import AsyncWorkersAI, WorkersAI
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .client import AsyncWorkersAI, WorkersAI
 
 
 def account_id_from_env() -> str | None:
@@ -68,6 +71,8 @@ class ClientSettings:
     def sync_client(
         self, http_client: httpx.Client | None = None, rate_limiter: RateLimiter | None = None
     ) -> WorkersAI:
+        from .client import WorkersAI  # httpx is imported with the first client, not the adapter
+
         return WorkersAI(
             account_id=self.account_id,
             api_token=self.api_token,
@@ -84,6 +89,8 @@ class ClientSettings:
     def async_client(
         self, http_client: httpx.AsyncClient | None = None, rate_limiter: RateLimiter | None = None
     ) -> AsyncWorkersAI:
+        from .client import AsyncWorkersAI
+
         return AsyncWorkersAI(
             account_id=self.account_id,
             api_token=self.api_token,

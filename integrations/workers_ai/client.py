@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -25,7 +24,7 @@ from pydantic import SecretStr
 from typing_extensions import Self, Unpack
 
 from . import _batch, _tasks
-from ._config import GATEWAY_TOKEN_ENV, ClientConfig, first_env
+from ._config import DEFAULT_EMBED_CONCURRENCY, GATEWAY_TOKEN_ENV, ClientConfig, first_env
 from ._gateway import GatewayOptions, gateway_options, require_gateway
 from ._models import model_facts
 from ._parse import (
@@ -77,6 +76,8 @@ logger = logging.getLogger("workers_ai")
 @functools.cache
 def user_agent() -> str:
     """Our User-Agent; looked up on the first request (reading package metadata is slow)."""
+    from importlib.metadata import PackageNotFoundError, version  # ~10 ms to import
+
     try:
         installed = version("workers-ai-integrations")
     except PackageNotFoundError:  # running from a source tree
@@ -85,7 +86,6 @@ def user_agent() -> str:
 
 
 MODELS_PAGE_SIZE = 100
-DEFAULT_EMBED_CONCURRENCY = 4
 DEFAULT_BATCH_POLL_INTERVAL = 5.0  # seconds between polls once the first quick ones are spent
 DEFAULT_BATCH_TIMEOUT = 900.0
 # Answers that are the output itself, not a JSON envelope (text-to-image models send PNG).

@@ -45,3 +45,44 @@ def test_the_connection_pool_is_made_on_first_use(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(httpx.AsyncClient, "__init__", refuse)
     WorkersAI(account_id="a", api_token="t").close()  # closing an unused client is a no-op
     AsyncWorkersAI(account_id="a", api_token="t")
+
+
+@pytest.mark.parametrize(
+    ("module", "build"),
+    [
+        ("workers_ai", "pass"),
+        (
+            "langchain_workers_ai",
+            "m.ChatWorkersAI(account_id='a', api_token='t'); "
+            "m.WorkersAIEmbeddings(account_id='a', api_token='t')",
+        ),
+        ("llama_index.llms.workers_ai", "m.WorkersAI(account_id='a', api_token='t')"),
+        (
+            "llama_index.embeddings.workers_ai",
+            "m.WorkersAIEmbedding(account_id='a', api_token='t')",
+        ),
+    ],
+)
+def test_httpx_loads_with_the_first_client_not_with_the_package(module: str, build: str) -> None:
+    # httpx costs 60-90 ms to import (more where click, rich and pygments are installed, which
+    # its CLI then loads): an adapter's import and construction must not pay it.
+    code = (
+        f"import sys, importlib; m = importlib.import_module({module!r}); {build}\n"
+        "before = 'httpx' in sys.modules or 'workers_ai.client' in sys.modules\n"
+        "import workers_ai; workers_ai.WorkersAI(account_id='a', api_token='t')\n"
+        "print(before, 'httpx' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]
+
+
+def test_an_unknown_name_is_still_an_attribute_error() -> None:
+    import workers_ai
+
+    with pytest.raises(AttributeError, match="no attribute 'WorkersAi'"):
+        workers_ai.WorkersAi  # noqa: B018
+    from workers_ai import AsyncWorkersAI, WorkersAI
+    from workers_ai.client import AsyncWorkersAI as ClientAsync
+    from workers_ai.client import WorkersAI as ClientSync
+
+    assert (WorkersAI, AsyncWorkersAI) == (ClientSync, ClientAsync)

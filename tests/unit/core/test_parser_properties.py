@@ -8,6 +8,7 @@ byte. Bodies that once broke errors.py and client.py are kept as plain tests at 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -1035,7 +1036,7 @@ def _sse(pieces: list[bytes]) -> Callable[[httpx.Request], httpx.Response]:
 def _canonical(chunks: list[ChatChunk], generated: set[str]) -> list[dict[str, Any]]:
     out = []
     for chunk in chunks:
-        data = chunk.model_dump()
+        data = dataclasses.asdict(chunk)
         for delta in data["tool_calls"]:
             if delta["id"] in generated:
                 delta["id"] = "<generated>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def canonical(chunks: list[ChatChunk]) -> list[dict[str, object]]:
     """Chunks without the ids we generate for calls that arrived without one."""
     out = []
     for chunk in chunks:
-        data = chunk.model_dump()
+        data = dataclasses.asdict(chunk)
         for delta in data["tool_calls"]:
             if delta["id"] and delta["id"].startswith("call_") and len(delta["id"]) == 29:
                 delta["id"] = "<generated>"

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
 from typing_extensions import Self
 
 from workers_ai import DEFAULT_EMBEDDING_MODEL
 from workers_ai._clients import ConnectionFields, LazyClients
+from workers_ai._config import DEFAULT_EMBED_CONCURRENCY
 from workers_ai._models import DEFAULT_EMBEDDING_BATCH_LIMIT, embedding_batch_limit
-from workers_ai.client import DEFAULT_EMBED_CONCURRENCY
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class _LoopGates:

@@ -33,7 +33,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 from llama_index.core.utils import resolve_binary
 
-from workers_ai import ChatChunk, ChatResult, Message, ToolCall, Usage
+from workers_ai import ChatChunk, ChatResult, Message, ToolCall, ToolCallDelta, Usage
 
 # LlamaIndex roles -> the four roles Workers AI takes.
 _WIRE_ROLES: dict[MessageRole, str] = {
@@ -268,6 +268,16 @@ class StreamAccumulator:
 
     def feed(self, chunk: ChatChunk) -> ChatResponse:
         self.text += chunk.text
+        if chunk.is_last or chunk.tool_calls or chunk.reasoning or self._calls or self.reasoning:
+            return self._response(chunk)
+        # Nearly every chunk is plain text: the same response, built without the general path.
+        return ChatResponse(
+            message=ChatMessage(role=MessageRole.ASSISTANT, blocks=[TextBlock(text=self.text)]),
+            delta=chunk.text,
+            raw=_chunk_raw(chunk),
+        )
+
+    def _response(self, chunk: ChatChunk) -> ChatResponse:
         self.reasoning += chunk.reasoning
         for delta in chunk.tool_calls:
             call = self._calls.get(delta.index)
@@ -289,9 +299,28 @@ class StreamAccumulator:
 
 
 def _chunk_raw(chunk: ChatChunk) -> dict[str, Any]:
-    raw = chunk.model_dump(exclude_none=True, exclude={"usage"})
+    """The chunk as plain data, fields that are None left out."""
+    raw: dict[str, Any] = {
+        "text": chunk.text,
+        "reasoning": chunk.reasoning,
+        "tool_calls": [_delta_raw(delta) for delta in chunk.tool_calls],
+        "is_last": chunk.is_last,
+    }
+    for name in ("finish_reason", "model", "cf_ray"):
+        value = getattr(chunk, name)
+        if value is not None:
+            raw[name] = value
     if chunk.usage is not None:
         raw["usage"] = usage_counts(chunk.usage)
+    return raw
+
+
+def _delta_raw(delta: ToolCallDelta) -> dict[str, Any]:
+    raw: dict[str, Any] = {"index": delta.index, "arguments": delta.arguments}
+    if delta.id is not None:
+        raw["id"] = delta.id
+    if delta.name is not None:
+        raw["name"] = delta.name
     return raw
 
 

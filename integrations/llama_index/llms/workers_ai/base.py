@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -45,6 +44,7 @@ from ._options import SAMPLING_FIELDS, chat_options, tool_options
 from ._structured import JsonModeLLM
 
 if TYPE_CHECKING:
+    import httpx
     from llama_index.core.tools.types import BaseTool
 
 
