@@ -219,26 +219,50 @@ def ratio_checks(fig1: list[Row], fig2: list[Row]) -> list[Check]:
     return checks
 
 
+def _median(value: float | Summary) -> float:
+    return value.median if isinstance(value, Summary) else value
+
+
+def tied(a: float | Summary, b: float | Summary) -> bool:
+    """Each median inside the other's range of rounds: which one is ahead is down to noise."""
+    return (
+        isinstance(a, Summary)
+        and isinstance(b, Summary)
+        and a.rounds > 1
+        and b.rounds > 1
+        and a.low <= b.median <= a.high
+        and b.low <= a.median <= b.high
+    )
+
+
 def ahead_check(
     name: str,
-    values: dict[str, float],
+    values: dict[str, float | Summary],
     kinds: dict[str, Kind],
     fmt: Callable[[float], str],
     higher: bool = False,
 ) -> Check:
-    """Every class of ours ahead of every rival peer on one quantity (``values`` by key)."""
+    """Every class of ours ahead of every rival peer on one quantity (``values`` by key). A
+    pair whose medians each lie in the other's range of rounds is a tie, not a win or a loss."""
     peers = [k for k in values if kinds[k] == "peer"]
-    losses, closest = [], ""
+    losses, ties, closest = [], [], ""
     margin = float("inf")
     for ours in (k for k in values if kinds[k] == "ours"):
         for peer in rivals(ours, peers):
-            a, b = values[ours], values[peer]
-            ahead = a > b if higher else a < b
-            gap = (a / b if higher else b / a) if a and b else float("inf")
+            a, b = _median(values[ours]), _median(values[peer])
             pair = f"{ours} {fmt(a)} vs {peer} {fmt(b)}"
-            if not ahead:
+            if tied(values[ours], values[peer]):
+                ties.append(pair)
+            elif a > b if higher else a < b:
+                gap = (a / b if higher else b / a) if a and b else float("inf")
+                if gap < margin:
+                    margin, closest = gap, pair
+            else:
                 losses.append(pair)
-            elif gap < margin:
-                margin, closest = gap, pair
-    measured = "behind: " + "; ".join(losses) if losses else f"closest: {closest}"
-    return Check(f"{name}: ours ahead of every peer", measured, not losses)
+    found = []
+    if losses:
+        found.append("behind: " + "; ".join(losses))
+    if ties:
+        found.append("tied (within the rounds' spread): " + "; ".join(ties))
+    measured = " / ".join(found) if found else f"closest: {closest}"
+    return Check(f"{name}: ours ahead of every peer", measured, not found)
