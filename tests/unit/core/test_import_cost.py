@@ -86,3 +86,4 @@ def test_an_unknown_name_is_still_an_attribute_error() -> None:
     from workers_ai.client import WorkersAI as ClientSync
 
     assert (WorkersAI, AsyncWorkersAI) == (ClientSync, ClientAsync)
+    assert {"WorkersAI", "AsyncWorkersAI", "ChatChunk"} <= set(dir(workers_ai))
