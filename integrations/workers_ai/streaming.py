@@ -40,20 +40,11 @@ class StreamParser:
         if self.done:
             return None
         self.events += 1
-        stripped = data.strip()
-        if not stripped:
-            return None  # heartbeat
-        if stripped == DONE:
-            self.done = True
-            return self._last_chunk()
         try:
-            event = json.loads(stripped)
+            event = json.loads(data)  # nearly every event is a JSON object: try that first
         except (ValueError, RecursionError) as exc:
-            raise StreamError(
-                f"Workers AI sent a stream event that is not JSON after {self._progress()}: "
-                f"{stripped[:200]!r}"
-            ) from exc
-        if not isinstance(event, Mapping):
+            return self._not_json(data, exc)
+        if type(event) is not dict:
             raise StreamError(
                 f"Workers AI sent a stream event that is not an object: {preview(event)}"
             )
@@ -72,6 +63,18 @@ class StreamParser:
         if chunk is not None:
             self.text_chars += len(chunk.text)
         return chunk
+
+    def _not_json(self, data: str, exc: Exception) -> ChatChunk | None:
+        stripped = data.strip()
+        if not stripped:
+            return None  # heartbeat
+        if stripped == DONE:
+            self.done = True
+            return self._last_chunk()
+        raise StreamError(
+            f"Workers AI sent a stream event that is not JSON after {self._progress()}: "
+            f"{stripped[:200]!r}"
+        ) from exc
 
     def incomplete_error(self) -> StreamError:
         return StreamError(
