@@ -4,8 +4,9 @@ Pacing (``BENCH_STREAM_PACE_US``, microseconds between stream writes): a real mo
 tokens one by one, so each event reaches the client in a network read of its own. Unpaced, the
 echo backend writes as fast as it can, and how many events a client finds per read then depends
 on the client's own speed and the machine's load, which moves the CPU cost per token by a
-third from run to run. Paced slower than any client parses, every client reads every event
-alone, as in production.
+third from run to run. Paced slower than any client parses, with one event per write (not
+the local server's own regrouping, which cuts frames apart to test parsers), every client reads
+every event alone, as in production.
 """
 
 from __future__ import annotations
