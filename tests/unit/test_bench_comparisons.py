@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from analysis import ahead_check, tied
+from analysis import Check, ahead_check, tied
 from measure import Summary
 
 KINDS = {"core": "ours", "lc_cloudflare": "peer"}
@@ -33,24 +33,18 @@ def test_medians_inside_each_others_range_are_a_tie() -> None:
     assert not tied(100.0, 100.0)
 
 
+def figure1(ours: Summary, peer: Summary) -> Check:
+    return ahead_check("figure 1", {"core": ours, "lc_cloudflare": peer}, KINDS, _us)
+
+
 def test_a_tie_is_reported_as_such_and_is_not_met() -> None:
-    check = ahead_check(
-        "figure 1",
-        {"core": summary(659e-6, 654e-6, 720e-6), "lc_cloudflare": summary(655e-6, 645e-6, 799e-6)},
-        KINDS,
-        _us,
-    )
+    check = figure1(summary(659e-6, 654e-6, 720e-6), summary(655e-6, 645e-6, 799e-6))
     assert not check.met
     assert check.measured == "tied (within the rounds' spread): core 659 µs vs lc_cloudflare 655 µs"
 
 
 def test_a_clear_win_and_a_clear_loss() -> None:
-    win = ahead_check(
-        "figure 1",
-        {"core": summary(400e-6, 390e-6, 410e-6), "lc_cloudflare": summary(655e-6, 645e-6, 700e-6)},
-        KINDS,
-        _us,
-    )
+    win = figure1(summary(400e-6, 390e-6, 410e-6), summary(655e-6, 645e-6, 700e-6))
     assert win.met and win.measured == "closest: core 400 µs vs lc_cloudflare 655 µs"
     loss = ahead_check("requests/s", {"core": 600.0, "lc_cloudflare": 640.0}, KINDS, str, True)
     assert not loss.met and loss.measured == "behind: core 600.0 vs lc_cloudflare 640.0"
