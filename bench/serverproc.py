@@ -77,19 +77,30 @@ class Endpoint:
         return f"{self.ai_url}/run/{model}"
 
     def as_args(self) -> list[str]:
-        return ["--base-url", self.base_url, "--account-id", self.account_id, "--token", self.token]
+        # "--token=T", not "--token", "T": a random token may start with "-", which argparse
+        # would take for an option.
+        return [
+            f"--base-url={self.base_url}",
+            f"--account-id={self.account_id}",
+            f"--token={self.token}",
+        ]
 
 
 class ServerProcess:
     """``workers-ai serve --port 0 --backend echo`` as a child process; read its banner."""
 
     def __init__(
-        self, account_id: str = "bench", *, wrapped: bool = True, pace_us: float = 0.0
+        self,
+        account_id: str = "bench",
+        *,
+        wrapped: bool = True,
+        pace_us: float = 0.0,
+        token: str | None = None,
     ) -> None:
         self._account_id = account_id
         self._wrapped = wrapped  # launch through serve.py (stream pacing)
         self._pace_us = pace_us  # serve.py: microseconds between stream writes
-        self._token = secrets.token_urlsafe(18)
+        self._token = token or secrets.token_urlsafe(18)  # random: may start with "-"
         self._proc: subprocess.Popen[str] | None = None
         self.endpoint: Endpoint | None = None
 
@@ -109,10 +120,8 @@ class ServerProcess:
             "0",
             "--backend",
             "echo",
-            "--token",
-            self._token,
-            "--account-id",
-            self._account_id,
+            f"--token={self._token}",  # one argument: a token may start with "-"
+            f"--account-id={self._account_id}",
         ]
         # stderr goes to a file, not a pipe: a pipe nobody reads would block a chatty server.
         # (Closing our handle leaves the child's copy open.)

@@ -8,10 +8,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from analysis import Check, ahead_check, tied
-from measure import Summary
+BENCH = str(Path(__file__).resolve().parents[2] / "bench")
+sys.path.insert(0, BENCH)  # bench scripts import their siblings by plain name
+try:
+    from analysis import Check, ahead_check, tied
+    from measure import Summary
+finally:
+    sys.path.remove(BENCH)
 
 KINDS = {"core": "ours", "lc_cloudflare": "peer"}
 

@@ -84,7 +84,7 @@ def remote() -> Iterator[Remote]:
     token = secrets.token_urlsafe(18)
     env = {k: v for k, v in os.environ.items() if k not in _CREDENTIAL_ENV}
     command = [sys.executable, "-m", "workers_ai.cli", "serve", "--port", "0", "--backend"]
-    command += ["echo", "--token", token, "--account-id", "leaks"]
+    command += ["echo", f"--token={token}", "--account-id", "leaks"]  # a token may start with "-"
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
     )
