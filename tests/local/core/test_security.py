@@ -27,7 +27,6 @@ import secrets
 import socket
 import traceback
 import types
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -38,15 +37,14 @@ from langchain_core.load import dumpd, dumps
 from langchain_core.messages import HumanMessage
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.callbacks import CallbackManager
-from llama_index.core.callbacks.base_handler import BaseCallbackHandler as LICallbackHandler
 from llama_index.core.instrumentation import get_dispatcher
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from pydantic import BaseModel, PrivateAttr, ValidationError
 
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
 from llama_index.embeddings.workers_ai import WorkersAIEmbedding
 from llama_index.llms.workers_ai import WorkersAI as LlamaWorkersAI
+from tests.standard.llama_index.conformance import CallbackRecorder, EventRecorder
 from workers_ai import (
     APIConnectionError,
     APITimeoutError,
@@ -520,54 +518,13 @@ def test_langchain_embeddings_never_show_the_token(
 # -- LlamaIndex ------------------------------------------------------------------------------------
 
 
-class LlamaCallbackRecorder(LICallbackHandler):
-    def __init__(self, audit: Audit) -> None:
-        super().__init__(event_starts_to_ignore=[], event_ends_to_ignore=[])
-        self.audit = audit
-        self.calls = 0
-
-    def on_event_start(
-        self,
-        event_type: Any,
-        payload: dict[str, Any] | None = None,
-        event_id: str = "",
-        parent_id: str = "",
-        **kwargs: Any,
-    ) -> str:
-        self.calls += 1
-        self.audit.text(f"llama callback start {event_type}", repr(payload))
-        self.audit.text(
-            f"llama callback start {event_type} json", json.dumps(payload, default=repr)
-        )
-        return event_id or str(uuid.uuid4())
-
-    def on_event_end(
-        self,
-        event_type: Any,
-        payload: dict[str, Any] | None = None,
-        event_id: str = "",
-        **kwargs: Any,
-    ) -> None:
-        self.audit.text(f"llama callback end {event_type}", repr(payload))
-
-    def start_trace(self, trace_id: str | None = None) -> None:
-        return None
-
-    def end_trace(
-        self, trace_id: str | None = None, trace_map: dict[str, list[str]] | None = None
-    ) -> None:
-        return None
-
-
-class EventRecorder(BaseEventHandler):
-    _seen: list[Any] = PrivateAttr(default_factory=list)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "SecurityEventRecorder"
-
-    def handle(self, event: Any, **kwargs: Any) -> None:
-        self._seen.append(event)
+def audit_callbacks(audit: Audit, recorder: CallbackRecorder) -> int:
+    """Every LlamaIndex callback payload the recorder saw goes to ``audit``; returns how many
+    events started."""
+    for phase, event_type, payload, _ in recorder.events:
+        audit.text(f"llama callback {phase} {event_type}", repr(payload))
+        audit.text(f"llama callback {phase} {event_type} json", json.dumps(payload, default=repr))
+    return len([event for event in recorder.events if event[0] == "start"])
 
 
 class SpanRecorder(BaseSpanHandler[Any]):
@@ -611,8 +568,8 @@ def instrumented(audit: Audit) -> Iterator[None]:
     finally:
         dispatcher.event_handlers.remove(events)
         dispatcher.span_handlers.remove(spans)
-        assert events._seen and spans._seen, "LlamaIndex instrumentation recorded nothing"
-        for event in events._seen:
+        assert events.events and spans._seen, "LlamaIndex instrumentation recorded nothing"
+        for event in events.events:
             name = f"llama event {type(event).__name__}"
             audit.text(name, repr(event))
             audit.attempt(f"{name} dict", event.dict)
@@ -624,7 +581,7 @@ def instrumented(audit: Audit) -> Iterator[None]:
 def test_llama_index_llm_never_shows_the_token(
     srv: LocalServer, closed_url: str, audit: Audit, caplog: pytest.LogCaptureFixture
 ) -> None:
-    recorder = LlamaCallbackRecorder(audit)
+    recorder = CallbackRecorder()
     manager = CallbackManager([recorder])
     llm = LlamaWorkersAI(**connection(srv), model=UNKNOWN_CHAT, callback_manager=manager)
     messages = [ChatMessage(role="user", content="hi")]
@@ -661,14 +618,14 @@ def test_llama_index_llm_never_shows_the_token(
         audit.expect(APITimeoutError, "li timeout", lambda: slow.complete("hi"))
     audit.obj("LlamaIndex WorkersAI (used)", llm)
     audit.obj("LlamaIndex WorkersAI metadata", llm.metadata)
-    assert recorder.calls > 5
+    assert audit_callbacks(audit, recorder) > 5
     finish(audit, caplog)
 
 
 def test_llama_index_embedding_never_shows_the_token(
     srv: LocalServer, closed_url: str, audit: Audit, caplog: pytest.LogCaptureFixture
 ) -> None:
-    recorder = LlamaCallbackRecorder(audit)
+    recorder = CallbackRecorder()
     embedding = WorkersAIEmbedding(
         **connection(srv), embed_batch_size=2, callback_manager=CallbackManager([recorder])
     )
@@ -690,7 +647,7 @@ def test_llama_index_embedding_never_shows_the_token(
             lambda: asyncio.run(wrong.aget_query_embedding("a")),
         )
     audit.obj("WorkersAIEmbedding (used)", embedding)
-    assert recorder.calls > 2
+    assert audit_callbacks(audit, recorder) > 2
     finish(audit, caplog)
 
 
