@@ -22,13 +22,6 @@ LEGACY = "@cf/meta/llama-3.1-8b-instruct"
 GATEWAY_TOKEN = "gateway-secret"
 
 
-@pytest.fixture
-def http(server: LocalServer) -> Iterator[httpx.Client]:
-    headers = {"authorization": f"Bearer {server.token}"}
-    with httpx.Client(base_url=server.root_url, headers=headers, timeout=10) as client:
-        yield client
-
-
 def run_path(server: LocalServer, model: str) -> str:
     return f"/client/v4/accounts/{server.account_id}/ai/run/{model}"
 

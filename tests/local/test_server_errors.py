@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,13 +12,6 @@ from workers_ai.local import LocalServer
 LEGACY = "@cf/meta/llama-3.1-8b-instruct"
 EMBED = "@cf/baai/bge-base-en-v1.5"
 QWEN_EMBED = "@cf/qwen/qwen3-embedding-0.6b"
-
-
-@pytest.fixture
-def client(server: LocalServer) -> Iterator[httpx.Client]:
-    headers = {"authorization": f"Bearer {server.token}"}
-    with httpx.Client(base_url=server.root_url, headers=headers, timeout=10) as c:
-        yield c
 
 
 def run_path(server: LocalServer, model: str, account: str | None = None) -> str:
@@ -45,38 +37,38 @@ def test_bad_or_missing_token_is_10000(server: LocalServer, headers: dict[str, s
     assert error_of(httpx.get(search, headers=headers), 401)["code"] == 10000
 
 
-def test_wrong_account_is_7003(client: httpx.Client, server: LocalServer) -> None:
+def test_wrong_account_is_7003(http: httpx.Client, server: LocalServer) -> None:
     path = "/client/v4/accounts/bad-id/ai/v1/chat/completions"
-    error = error_of(client.post(path, json={"model": LEGACY, "messages": []}), 404)
+    error = error_of(http.post(path, json={"model": LEGACY, "messages": []}), 404)
     assert error == {
         "code": 7003,
         "message": f"Could not route to {path}, perhaps your object identifier is invalid?",
     }
-    error = error_of(client.post(run_path(server, LEGACY, "bad-id"), json={"prompt": "x"}), 404)
+    error = error_of(http.post(run_path(server, LEGACY, "bad-id"), json={"prompt": "x"}), 404)
     assert error["code"] == 7003
-    error = error_of(client.get("/client/v4/accounts/bad-id/ai/models/search"), 404)
+    error = error_of(http.get("/client/v4/accounts/bad-id/ai/models/search"), 404)
     assert error["code"] == 7003
 
 
-def test_unknown_model_is_5007(client: httpx.Client, server: LocalServer) -> None:
-    error = error_of(client.post(run_path(server, "@cf/meta/llama-9"), json={"prompt": "x"}), 400)
+def test_unknown_model_is_5007(http: httpx.Client, server: LocalServer) -> None:
+    error = error_of(http.post(run_path(server, "@cf/meta/llama-9"), json={"prompt": "x"}), 400)
     assert error == {"code": 5007, "message": "No such model @cf/meta/llama-9 or task"}
     # Cloudflare does not route a model whose slashes are URL-encoded (error 7000).
     encoded = run_path(server, "%40cf%2Fmeta%2Fllama-3.1-8b-instruct")
-    assert error_of(client.post(encoded, json={"prompt": "x"}), 404)["code"] == 7000
+    assert error_of(http.post(encoded, json={"prompt": "x"}), 404)["code"] == 7000
 
 
-def test_unknown_route_and_wrong_method(client: httpx.Client, server: LocalServer) -> None:
-    assert error_of(client.get("/client/v4/nothing/here"), 404)["code"] == 7000
-    assert error_of(client.get(run_path(server, LEGACY)), 405)["code"] == 7001
+def test_unknown_route_and_wrong_method(http: httpx.Client, server: LocalServer) -> None:
+    assert error_of(http.get("/client/v4/nothing/here"), 404)["code"] == 7000
+    assert error_of(http.get(run_path(server, LEGACY)), 405)["code"] == 7001
     assert [e["status"] for e in server.requests()] == [404, 405]
 
 
-def test_missing_and_malformed_bodies(client: httpx.Client, server: LocalServer) -> None:
+def test_missing_and_malformed_bodies(http: httpx.Client, server: LocalServer) -> None:
     path = run_path(server, LEGACY)
-    assert error_of(client.post(path), 400)["code"] == 3003
-    assert error_of(client.post(path, content=b"{nope"), 400)["code"] == 5006
-    assert error_of(client.post(path, json=[1, 2]), 400)["code"] == 5006
+    assert error_of(http.post(path), 400)["code"] == 3003
+    assert error_of(http.post(path, content=b"{nope"), 400)["code"] == 5006
+    assert error_of(http.post(path, json=[1, 2]), 400)["code"] == 5006
 
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -149,9 +141,9 @@ BAD_TEXT_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ids=[n for n, _, _ in BAD_TEXT_BODIES],
 )
 def test_text_generation_schema_violations_are_5006(
-    client: httpx.Client, server: LocalServer, body: dict[str, Any], fragment: str
+    http: httpx.Client, server: LocalServer, body: dict[str, Any], fragment: str
 ) -> None:
-    error = error_of(client.post(run_path(server, LEGACY), json=body), 400)
+    error = error_of(http.post(run_path(server, LEGACY), json=body), 400)
     assert error["code"] == 5006
     assert error["message"].startswith("AiError: Bad input: ")
     assert fragment in error["message"]
@@ -175,22 +167,22 @@ BAD_EMBED_BODIES: list[tuple[str, str, dict[str, Any], str]] = [
     ids=[n for n, _, _, _ in BAD_EMBED_BODIES],
 )
 def test_embedding_schema_violations_are_5006(
-    client: httpx.Client, server: LocalServer, model: str, body: dict[str, Any], fragment: str
+    http: httpx.Client, server: LocalServer, model: str, body: dict[str, Any], fragment: str
 ) -> None:
-    error = error_of(client.post(run_path(server, model), json=body), 400)
+    error = error_of(http.post(run_path(server, model), json=body), 400)
     assert error["code"] == 5006 and fragment in error["message"]
 
 
-def test_openai_embeddings_validation(client: httpx.Client, server: LocalServer) -> None:
+def test_openai_embeddings_validation(http: httpx.Client, server: LocalServer) -> None:
     path = f"/client/v4/accounts/{server.account_id}/ai/v1/embeddings"
-    assert error_of(client.post(path, json={"model": EMBED}), 400)["code"] == 5006
+    assert error_of(http.post(path, json={"model": EMBED}), 400)["code"] == 5006
     body = {"model": EMBED, "input": "x", "encoding_format": "int8"}
-    assert error_of(client.post(path, json=body), 400)["code"] == 5006
+    assert error_of(http.post(path, json=body), 400)["code"] == 5006
     body = {"model": QWEN_EMBED, "input": ["x"] * 33}
-    assert "maximum of 32" in error_of(client.post(path, json=body), 400)["message"]
+    assert "maximum of 32" in error_of(http.post(path, json=body), 400)["message"]
 
 
-def test_accepted_message_forms(client: httpx.Client, server: LocalServer) -> None:
+def test_accepted_message_forms(http: httpx.Client, server: LocalServer) -> None:
     body = {
         "messages": [
             {"role": "system", "content": "s"},
@@ -213,6 +205,6 @@ def test_accepted_message_forms(client: httpx.Client, server: LocalServer) -> No
             {"role": "user", "content": "and again"},
         ]
     }
-    response = client.post(run_path(server, LEGACY), json=body)
+    response = http.post(run_path(server, LEGACY), json=body)
     assert response.status_code == 200, response.text
     assert response.json()["result"]["response"] == "Echo: and again"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,13 +11,6 @@ from workers_ai.local import LocalServer
 from workers_ai.local.faults import Fault, FaultBook, FaultError, parse_fault
 
 EMBED = "@cf/baai/bge-base-en-v1.5"
-
-
-@pytest.fixture
-def http(server: LocalServer) -> Iterator[httpx.Client]:
-    headers = {"authorization": f"Bearer {server.token}"}
-    with httpx.Client(base_url=server.root_url, headers=headers, timeout=10) as client:
-        yield client
 
 
 def run_path(server: LocalServer) -> str:

@@ -7,7 +7,6 @@ import json
 import math
 import re
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -49,15 +48,8 @@ def v1_path(server: LocalServer, what: str) -> str:
     return f"/client/v4/accounts/{server.account_id}/ai/v1/{what}"
 
 
-@pytest.fixture
-def client(server: LocalServer) -> Iterator[httpx.Client]:
-    headers = {"authorization": f"Bearer {server.token}"}
-    with httpx.Client(base_url=server.root_url, headers=headers, timeout=10) as c:
-        yield c
-
-
-def run(client: httpx.Client, server: LocalServer, model: str, body: dict[str, Any]) -> Any:
-    response = client.post(run_path(server, model), json=body)
+def run(http: httpx.Client, server: LocalServer, model: str, body: dict[str, Any]) -> Any:
+    response = http.post(run_path(server, model), json=body)
     assert response.status_code == 200, response.text
     data = response.json()
     assert data["success"] is True and data["errors"] == [] and data["messages"] == []
@@ -71,8 +63,8 @@ def user(text: str) -> dict[str, Any]:
 # -- text generation, one result family at a time -------------------------------------------
 
 
-def test_legacy_result_shape(client: httpx.Client, server: LocalServer) -> None:
-    response = client.post(run_path(server, LEGACY), json=user("hello there world"))
+def test_legacy_result_shape(http: httpx.Client, server: LocalServer) -> None:
+    response = http.post(run_path(server, LEGACY), json=user("hello there world"))
     assert re.fullmatch(r"[0-9a-f]{16}-LOCAL", response.headers["cf-ray"])
     assert response.headers["content-type"].startswith("application/json")
     result = response.json()["result"]
@@ -82,8 +74,8 @@ def test_legacy_result_shape(client: httpx.Client, server: LocalServer) -> None:
     }
 
 
-def test_prompt_form_and_prompt_tokens(client: httpx.Client, server: LocalServer) -> None:
-    result = run(client, server, LEGACY, {"prompt": "one two"})
+def test_prompt_form_and_prompt_tokens(http: httpx.Client, server: LocalServer) -> None:
+    result = run(http, server, LEGACY, {"prompt": "one two"})
     assert result["response"] == "Echo: one two"
     body = {
         "messages": [
@@ -91,18 +83,18 @@ def test_prompt_form_and_prompt_tokens(client: httpx.Client, server: LocalServer
             {"role": "user", "content": [{"type": "text", "text": "a b"}]},
         ]
     }
-    assert run(client, server, LEGACY, body)["usage"]["prompt_tokens"] == 5
+    assert run(http, server, LEGACY, body)["usage"]["prompt_tokens"] == 5
 
 
-def test_scout_result_shape(client: httpx.Client, server: LocalServer) -> None:
-    result = run(client, server, SCOUT, user("hi"))
+def test_scout_result_shape(http: httpx.Client, server: LocalServer) -> None:
+    result = run(http, server, SCOUT, user("hi"))
     assert result["response"] == "Echo: hi"
     assert "tool_calls" not in result
     assert result["usage"]["total_tokens"] == 3
 
 
-def test_openai_family_result_shape(client: httpx.Client, server: LocalServer) -> None:
-    result = run(client, server, OPENAI, user("hi you"))
+def test_openai_family_result_shape(http: httpx.Client, server: LocalServer) -> None:
+    result = run(http, server, OPENAI, user("hi you"))
     assert result["object"] == "chat.completion"
     assert result["model"] == OPENAI
     assert result["id"].startswith("chatcmpl-") and isinstance(result["created"], int)
@@ -121,31 +113,31 @@ def test_openai_family_result_shape(client: httpx.Client, server: LocalServer) -
     }
 
 
-def test_max_tokens_truncates(client: httpx.Client, server: LocalServer) -> None:
+def test_max_tokens_truncates(http: httpx.Client, server: LocalServer) -> None:
     body = {**user("a b c d e"), "max_tokens": 2}
-    assert run(client, server, LEGACY, body)["response"] == "Echo: a"
-    result = run(client, server, OPENAI, body)
+    assert run(http, server, LEGACY, body)["response"] == "Echo: a"
+    result = run(http, server, OPENAI, body)
     assert result["choices"][0]["finish_reason"] == "length"
     assert result["usage"]["completion_tokens"] == 2
     assert (
-        run(client, server, OPENAI, {**user("a"), "max_completion_tokens": 1})["choices"][0][
+        run(http, server, OPENAI, {**user("a"), "max_completion_tokens": 1})["choices"][0][
             "message"
         ]["content"]
         == "Echo:"
     )
 
 
-def test_stop_sequence_cuts_text(client: httpx.Client, server: LocalServer) -> None:
+def test_stop_sequence_cuts_text(http: httpx.Client, server: LocalServer) -> None:
     assert (
-        run(client, server, LEGACY, {**user("thank you kindly"), "stop": ["you"]})["response"]
+        run(http, server, LEGACY, {**user("thank you kindly"), "stop": ["you"]})["response"]
         == "Echo: thank "
     )
-    assert run(client, server, LEGACY, {**user("thank you"), "stop": "ank"})["response"] == (
+    assert run(http, server, LEGACY, {**user("thank you"), "stop": "ank"})["response"] == (
         "Echo: th"
     )
 
 
-def test_sampling_options_are_accepted(client: httpx.Client, server: LocalServer) -> None:
+def test_sampling_options_are_accepted(http: httpx.Client, server: LocalServer) -> None:
     body = {
         **user("x"),
         "temperature": 0,
@@ -158,7 +150,7 @@ def test_sampling_options_are_accepted(client: httpx.Client, server: LocalServer
         "raw": "true",
         "lora": "my-adapter",
     }
-    assert run(client, server, LEGACY, body)["response"] == "Echo: x"
+    assert run(http, server, LEGACY, body)["response"] == "Echo: x"
 
 
 # -- tool calls ------------------------------------------------------------------------------
@@ -175,17 +167,17 @@ def test_sampling_options_are_accepted(client: httpx.Client, server: LocalServer
         {"type": "function", "function": {"name": "get_weather"}},
     ],
 )
-def test_legacy_tool_call(client: httpx.Client, server: LocalServer, tool_choice: Any) -> None:
+def test_legacy_tool_call(http: httpx.Client, server: LocalServer, tool_choice: Any) -> None:
     body: dict[str, Any] = {**user(WEATHER_Q), "tools": [WEATHER_TOOL]}
     if tool_choice is not None:
         body["tool_choice"] = tool_choice
-    result = run(client, server, LEGACY, body)
+    result = run(http, server, LEGACY, body)
     assert result["response"] == ""
     assert result["tool_calls"] == [{"name": "get_weather", "arguments": WEATHER_ARGS}]
 
 
 def test_flat_tool_form_and_forced_call_without_mention(
-    client: httpx.Client, server: LocalServer
+    http: httpx.Client, server: LocalServer
 ) -> None:
     flat = {
         "name": "add_numbers",
@@ -193,28 +185,28 @@ def test_flat_tool_form_and_forced_call_without_mention(
         "parameters": WEATHER_TOOL["function"]["parameters"],
     }  # type: ignore[index]
     body = {**user("nothing relevant here"), "tools": [flat]}
-    assert "tool_calls" not in run(client, server, LEGACY, body)
-    result = run(client, server, LEGACY, {**body, "tool_choice": "required"})
+    assert "tool_calls" not in run(http, server, LEGACY, body)
+    result = run(http, server, LEGACY, {**body, "tool_choice": "required"})
     assert result["tool_calls"][0]["name"] == "add_numbers"
     assert result["tool_calls"][0]["arguments"]["days"] == 0
 
 
-def test_tool_choice_none_answers_text(client: httpx.Client, server: LocalServer) -> None:
+def test_tool_choice_none_answers_text(http: httpx.Client, server: LocalServer) -> None:
     body = {**user(WEATHER_Q), "tools": [WEATHER_TOOL], "tool_choice": "none"}
-    assert run(client, server, LEGACY, body)["response"] == f"Echo: {WEATHER_Q}"
+    assert run(http, server, LEGACY, body)["response"] == f"Echo: {WEATHER_Q}"
 
 
-def test_scout_tool_call_shape(client: httpx.Client, server: LocalServer) -> None:
-    result = run(client, server, SCOUT, {**user(WEATHER_Q), "tools": [WEATHER_TOOL]})
+def test_scout_tool_call_shape(http: httpx.Client, server: LocalServer) -> None:
+    result = run(http, server, SCOUT, {**user(WEATHER_Q), "tools": [WEATHER_TOOL]})
     (call,) = result["tool_calls"]
     assert call["type"] == "function" and call["id"].startswith("call_")
     assert call["function"] == {"name": "get_weather", "arguments": WEATHER_ARGS}
 
 
 def test_openai_family_tool_call_arguments_are_a_string(
-    client: httpx.Client, server: LocalServer
+    http: httpx.Client, server: LocalServer
 ) -> None:
-    result = run(client, server, OPENAI, {**user(WEATHER_Q), "tools": [WEATHER_TOOL]})
+    result = run(http, server, OPENAI, {**user(WEATHER_Q), "tools": [WEATHER_TOOL]})
     choice = result["choices"][0]
     assert choice["finish_reason"] == "tool_calls"
     (call,) = choice["message"]["tool_calls"]
@@ -222,19 +214,19 @@ def test_openai_family_tool_call_arguments_are_a_string(
     assert json.loads(call["function"]["arguments"]) == WEATHER_ARGS
 
 
-def test_every_mentioned_tool_is_called(client: httpx.Client, server: LocalServer) -> None:
+def test_every_mentioned_tool_is_called(http: httpx.Client, server: LocalServer) -> None:
     other = {
         "name": "get_time",
         "description": "t",
         "parameters": {"type": "object", "properties": {}},
     }
     body = {**user("weather and time please"), "tools": [WEATHER_TOOL, other]}
-    names = [c["name"] for c in run(client, server, LEGACY, body)["tool_calls"]]
+    names = [c["name"] for c in run(http, server, LEGACY, body)["tool_calls"]]
     assert names == ["get_weather", "get_time"]
-    assert run(client, server, LEGACY, body)["tool_calls"][1]["arguments"] == {}
+    assert run(http, server, LEGACY, body)["tool_calls"][1]["arguments"] == {}
 
 
-def test_tool_result_history_is_answered_in_text(client: httpx.Client, server: LocalServer) -> None:
+def test_tool_result_history_is_answered_in_text(http: httpx.Client, server: LocalServer) -> None:
     body = {
         "messages": [
             {"role": "user", "content": WEATHER_Q, "name": "alice"},
@@ -260,10 +252,8 @@ def test_tool_result_history_is_answered_in_text(client: httpx.Client, server: L
         "tool_choice": "required",
     }
     for model in (LEGACY, SCOUT):
-        assert (
-            run(client, server, model, body)["response"] == "Echo: get_weather returned sunny, 21C"
-        )
-    message = run(client, server, OPENAI, body)["choices"][0]["message"]
+        assert run(http, server, model, body)["response"] == "Echo: get_weather returned sunny, 21C"
+    message = run(http, server, OPENAI, body)["choices"][0]["message"]
     assert message["content"] == "Echo: get_weather returned sunny, 21C"
 
 
@@ -281,30 +271,30 @@ JOKE_SCHEMA = {
 }
 
 
-def test_legacy_json_mode_response_is_an_object(client: httpx.Client, server: LocalServer) -> None:
+def test_legacy_json_mode_response_is_an_object(http: httpx.Client, server: LocalServer) -> None:
     body = {
         **user("joke number 7"),
         "response_format": {"type": "json_schema", "json_schema": JOKE_SCHEMA},
     }
-    result = run(client, server, LEGACY, body)
+    result = run(http, server, LEGACY, body)
     assert result["response"] == {"setup": "joke number 7", "rating": 7, "tags": []}
-    result = run(client, server, SCOUT, {**user("hey"), "response_format": {"type": "json_object"}})
+    result = run(http, server, SCOUT, {**user("hey"), "response_format": {"type": "json_object"}})
     assert result["response"] == {"echo": "hey"}
 
 
 def test_openai_family_json_mode_uses_the_openai_envelope(
-    client: httpx.Client, server: LocalServer
+    http: httpx.Client, server: LocalServer
 ) -> None:
     fmt = {
         "type": "json_schema",
         "json_schema": {"name": "joke", "schema": JOKE_SCHEMA, "strict": True},
     }
-    result = run(client, server, OPENAI, {**user("joke 7"), "response_format": fmt})
+    result = run(http, server, OPENAI, {**user("joke 7"), "response_format": fmt})
     content = result["choices"][0]["message"]["content"]
     assert isinstance(content, str)
     assert json.loads(content) == {"setup": "joke 7", "rating": 7, "tags": []}
     bare = {"type": "json_schema", "json_schema": JOKE_SCHEMA}
-    response = client.post(run_path(server, OPENAI), json={**user("x"), "response_format": bare})
+    response = http.post(run_path(server, OPENAI), json={**user("x"), "response_format": bare})
     assert response.status_code == 400 and response.json()["errors"][0]["code"] == 5006
 
 
@@ -315,15 +305,15 @@ def cosine(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
 
 
-def test_embeddings_shape_and_determinism(client: httpx.Client, server: LocalServer) -> None:
+def test_embeddings_shape_and_determinism(http: httpx.Client, server: LocalServer) -> None:
     texts = ["the cat sat", "the cat sat", "a cat ran", "quantum chromodynamics"]
-    result = run(client, server, EMBED, {"text": texts})
+    result = run(http, server, EMBED, {"text": texts})
     assert result["shape"] == [4, 768] and result["pooling"] == "mean"
     data = result["data"]
     assert all(math.isclose(cosine(v, v), 1.0) for v in data)
     assert data[0] == data[1]
     assert cosine(data[0], data[2]) > cosine(data[0], data[3])
-    single = run(client, server, EMBED, {"text": "the cat sat", "pooling": "cls"})
+    single = run(http, server, EMBED, {"text": "the cat sat", "pooling": "cls"})
     assert single["shape"] == [1, 768] and single["pooling"] == "cls"
     assert single["data"][0] == data[0]
 
@@ -337,11 +327,11 @@ def test_embeddings_shape_and_determinism(client: httpx.Client, server: LocalSer
     ],
 )
 def test_embedding_dimensions_and_batch_limits(
-    client: httpx.Client, server: LocalServer, model: str, dims: int, limit: int
+    http: httpx.Client, server: LocalServer, model: str, dims: int, limit: int
 ) -> None:
-    result = run(client, server, model, {"text": [f"t{i}" for i in range(limit)]})
+    result = run(http, server, model, {"text": [f"t{i}" for i in range(limit)]})
     assert result["shape"] == [limit, dims]
-    response = client.post(run_path(server, model), json={"text": ["t"] * (limit + 1)})
+    response = http.post(run_path(server, model), json={"text": ["t"] * (limit + 1)})
     assert response.status_code == 400
     (error,) = response.json()["errors"]
     assert error["code"] == 5006 and f"maximum of {limit}" in error["message"]
@@ -350,14 +340,14 @@ def test_embedding_dimensions_and_batch_limits(
 # -- the OpenAI-compatible routes ------------------------------------------------------------
 
 
-def test_openai_chat_route_has_no_envelope(client: httpx.Client, server: LocalServer) -> None:
+def test_openai_chat_route_has_no_envelope(http: httpx.Client, server: LocalServer) -> None:
     body = {"model": LEGACY, "messages": [{"role": "user", "content": "yo"}]}
-    data = client.post(v1_path(server, "chat/completions"), json=body).json()
+    data = http.post(v1_path(server, "chat/completions"), json=body).json()
     assert "success" not in data and data["object"] == "chat.completion"
     assert data["model"] == LEGACY
     assert data["choices"][0]["message"]["content"] == "Echo: yo"
     body = {**body, "tools": [WEATHER_TOOL], "tool_choice": "required"}
-    data = client.post(v1_path(server, "chat/completions"), json=body).json()
+    data = http.post(v1_path(server, "chat/completions"), json=body).json()
     assert data["choices"][0]["message"]["content"] is None
     assert (
         json.loads(data["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])["unit"]
@@ -365,59 +355,55 @@ def test_openai_chat_route_has_no_envelope(client: httpx.Client, server: LocalSe
     )
 
 
-def test_openai_chat_route_errors_use_the_envelope(
-    client: httpx.Client, server: LocalServer
-) -> None:
+def test_openai_chat_route_errors_use_the_envelope(http: httpx.Client, server: LocalServer) -> None:
     for body, code in [
         ({"model": "@cf/nope/nope", "messages": [{"role": "user", "content": "x"}]}, 5007),
         ({"model": EMBED, "messages": [{"role": "user", "content": "x"}]}, 5007),
         ({"messages": [{"role": "user", "content": "x"}]}, 5006),
         ({"model": LEGACY, "prompt": "x"}, 5006),
     ]:
-        response = client.post(v1_path(server, "chat/completions"), json=body)
+        response = http.post(v1_path(server, "chat/completions"), json=body)
         assert response.status_code == 400
         assert response.json()["success"] is False
         assert response.json()["errors"][0]["code"] == code
 
 
-def test_openai_embeddings_route(client: httpx.Client, server: LocalServer) -> None:
+def test_openai_embeddings_route(http: httpx.Client, server: LocalServer) -> None:
     body = {"model": EMBED, "input": ["hello world", "bye"]}
-    data = client.post(v1_path(server, "embeddings"), json=body).json()
+    data = http.post(v1_path(server, "embeddings"), json=body).json()
     assert data["object"] == "list" and data["model"] == EMBED
     assert [d["index"] for d in data["data"]] == [0, 1]
     assert all(d["object"] == "embedding" and len(d["embedding"]) == 768 for d in data["data"])
     assert data["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
-    native = run(client, server, EMBED, {"text": ["hello world"]})["data"][0]
+    native = run(http, server, EMBED, {"text": ["hello world"]})["data"][0]
     assert data["data"][0]["embedding"] == native
-    b64 = client.post(
+    b64 = http.post(
         v1_path(server, "embeddings"),
         json={"model": EMBED, "input": "hello world", "encoding_format": "base64"},
     ).json()
     raw = base64.b64decode(b64["data"][0]["embedding"])
     decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
     assert all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip(decoded, native, strict=True))
-    response = client.post(v1_path(server, "embeddings"), json={"model": LEGACY, "input": "x"})
+    response = http.post(v1_path(server, "embeddings"), json={"model": LEGACY, "input": "x"})
     assert response.status_code == 400 and response.json()["errors"][0]["code"] == 5007
 
 
 # -- AI Gateway ------------------------------------------------------------------------------
 
 
-def test_gateway_routes_and_log(client: httpx.Client, server: LocalServer) -> None:
+def test_gateway_routes_and_log(http: httpx.Client, server: LocalServer) -> None:
     gateway = f"{server.gateway_url}/{server.account_id}/my-gw/workers-ai"
     headers = {"cf-aig-authorization": "Bearer gw-secret", "cf-aig-cache-ttl": "60"}
-    result = client.post(f"{gateway}/{LEGACY}", json=user("via gw"), headers=headers).json()
+    result = http.post(f"{gateway}/{LEGACY}", json=user("via gw"), headers=headers).json()
     assert result["result"]["response"] == "Echo: via gw"
-    result = client.post(f"{gateway}/run/{SCOUT}", json=user("sdk form")).json()
+    result = http.post(f"{gateway}/run/{SCOUT}", json=user("sdk form")).json()
     assert result["result"]["response"] == "Echo: sdk form"
     body = {"model": OPENAI, "messages": [{"role": "user", "content": "x"}]}
-    data = client.post(f"{gateway}/v1/chat/completions", json=body).json()
+    data = http.post(f"{gateway}/v1/chat/completions", json=body).json()
     assert data["object"] == "chat.completion"
-    data = client.post(f"{gateway}/v1/embeddings", json={"model": EMBED, "input": "x"}).json()
+    data = http.post(f"{gateway}/v1/embeddings", json={"model": EMBED, "input": "x"}).json()
     assert data["object"] == "list"
-    bad = client.post(
-        f"{server.gateway_url}/other-account/my-gw/workers-ai/{LEGACY}", json=user("x")
-    )
+    bad = http.post(f"{server.gateway_url}/other-account/my-gw/workers-ai/{LEGACY}", json=user("x"))
     assert bad.status_code == 404 and bad.json()["errors"][0]["code"] == 7003
     log = server.requests()
     assert [e["gateway_id"] for e in log] == ["my-gw"] * 5
@@ -428,15 +414,15 @@ def test_gateway_routes_and_log(client: httpx.Client, server: LocalServer) -> No
 # -- model search ----------------------------------------------------------------------------
 
 
-def search(client: httpx.Client, server: LocalServer, **params: Any) -> Any:
+def search(http: httpx.Client, server: LocalServer, **params: Any) -> Any:
     path = f"/client/v4/accounts/{server.account_id}/ai/models/search"
-    response = client.get(path, params=params)
+    response = http.get(path, params=params)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def test_models_search_paging(client: httpx.Client, server: LocalServer) -> None:
-    first = search(client, server, per_page=5)
+def test_models_search_paging(http: httpx.Client, server: LocalServer) -> None:
+    first = search(http, server, per_page=5)
     total = first["result_info"]["total_count"]
     assert total >= 20 and first["result_info"] == {
         "page": 1,
@@ -446,7 +432,7 @@ def test_models_search_paging(client: httpx.Client, server: LocalServer) -> None
     }
     names: list[str] = []
     for page in range(1, math.ceil(total / 5) + 2):
-        data = search(client, server, per_page=5, page=page)
+        data = search(http, server, per_page=5, page=page)
         names += [m["name"] for m in data["result"]]
         assert data["result_info"]["count"] == len(data["result"])
     assert len(names) == len(set(names)) == total
@@ -455,8 +441,8 @@ def test_models_search_paging(client: httpx.Client, server: LocalServer) -> None
     assert "@cf/mistralai/mistral-7b-instruct-v0.1" in names
 
 
-def test_models_search_items_and_filters(client: httpx.Client, server: LocalServer) -> None:
-    embeddings = search(client, server, task="text embeddings", per_page=100)["result"]
+def test_models_search_items_and_filters(http: httpx.Client, server: LocalServer) -> None:
+    embeddings = search(http, server, task="text embeddings", per_page=100)["result"]
     assert embeddings and all(m["task"]["name"] == "Text Embeddings" for m in embeddings)
     bge_small = next(m for m in embeddings if m["name"] == "@cf/baai/bge-small-en-v1.5")
     props = {p["property_id"]: p["value"] for p in bge_small["properties"]}
@@ -471,32 +457,30 @@ def test_models_search_items_and_filters(client: httpx.Client, server: LocalServ
         "tags",
         "properties",
     }
-    text = search(client, server, task="Text Generation", per_page=100)["result"]
+    text = search(http, server, task="Text Generation", per_page=100)["result"]
     llama33 = next(m for m in text if m["name"] == "@cf/meta/llama-3.3-70b-instruct-fp8-fast")
     props = {p["property_id"]: p["value"] for p in llama33["properties"]}
     assert props["context_window"] == "24000" and props["function_calling"] == "true"
     assert all(isinstance(p["value"], str) for m in text for p in m["properties"])
     assert llama33["task"]["id"] == "c329a1f9-323d-4e91-b2aa-582dd4188d34"
-    found = search(client, server, search="GPT-OSS")["result"]
+    found = search(http, server, search="GPT-OSS")["result"]
     assert {m["name"] for m in found} == {"@cf/openai/gpt-oss-120b", "@cf/openai/gpt-oss-20b"}
-    by_author = search(client, server, author="baai")["result"]
+    by_author = search(http, server, author="baai")["result"]
     assert by_author and all(m["name"].startswith("@cf/baai/") for m in by_author)
-    assert search(client, server, search="no-such-thing")["result_info"]["total_count"] == 0
+    assert search(http, server, search="no-such-thing")["result_info"]["total_count"] == 0
 
 
-def test_models_search_rejects_bad_paging(client: httpx.Client, server: LocalServer) -> None:
+def test_models_search_rejects_bad_paging(http: httpx.Client, server: LocalServer) -> None:
     path = f"/client/v4/accounts/{server.account_id}/ai/models/search"
     for params in ({"per_page": "0"}, {"page": "x"}, {"per_page": "5000"}):
-        assert client.get(path, params=params).status_code == 400
+        assert http.get(path, params=params).status_code == 400
 
 
 # -- request log and control routes ----------------------------------------------------------
 
 
-def test_request_log_records_what_the_client_sent(
-    client: httpx.Client, server: LocalServer
-) -> None:
-    client.post(run_path(server, LEGACY), json=user("logged"), params={"queueRequest": "false"})
+def test_request_log_records_what_the_client_sent(http: httpx.Client, server: LocalServer) -> None:
+    http.post(run_path(server, LEGACY), json=user("logged"), params={"queueRequest": "false"})
     httpx.post(
         f"{server.root_url}{run_path(server, LEGACY)}",
         json={"x": 1},
@@ -512,22 +496,22 @@ def test_request_log_records_what_the_client_sent(
     assert server.token not in json.dumps(server.requests())
 
 
-def test_control_routes_over_http(client: httpx.Client, server: LocalServer) -> None:
-    client.post(run_path(server, LEGACY), json=user("x"))
-    logged = client.get("/__local__/requests").json()["result"]
+def test_control_routes_over_http(http: httpx.Client, server: LocalServer) -> None:
+    http.post(run_path(server, LEGACY), json=user("x"))
+    logged = http.get("/__local__/requests").json()["result"]
     assert [e["path"] for e in logged] == [run_path(server, LEGACY)]
-    assert client.delete("/__local__/requests").json()["result"] == []
+    assert http.delete("/__local__/requests").json()["result"] == []
     assert server.requests() == []
 
-    added = client.post("/__local__/faults", json={"kind": "rate_limit", "count": 2})
+    added = http.post("/__local__/faults", json={"kind": "rate_limit", "count": 2})
     assert added.json()["result"] == [
         {"kind": "rate_limit", "count": 2, "scope": "data", "retry_after": None, "remaining": 2}
     ]
-    assert client.post(run_path(server, LEGACY), json=user("x")).status_code == 429
-    assert client.get("/__local__/faults").json()["result"][0]["remaining"] == 1
-    assert client.delete("/__local__/faults").json()["result"] == []
-    assert client.post(run_path(server, LEGACY), json=user("x")).status_code == 200
-    assert client.get("/__local__/requests").json()["result"][-1]["fault"] is None
+    assert http.post(run_path(server, LEGACY), json=user("x")).status_code == 429
+    assert http.get("/__local__/faults").json()["result"][0]["remaining"] == 1
+    assert http.delete("/__local__/faults").json()["result"] == []
+    assert http.post(run_path(server, LEGACY), json=user("x")).status_code == 200
+    assert http.get("/__local__/requests").json()["result"][-1]["fault"] is None
 
     for spec in (
         {"kind": "nope"},
@@ -537,7 +521,7 @@ def test_control_routes_over_http(client: httpx.Client, server: LocalServer) -> 
         {"kind": "rate_limit", "seed": 3},
         [1],
     ):
-        bad = client.post("/__local__/faults", json=spec)
+        bad = http.post("/__local__/faults", json=spec)
         assert bad.status_code == 400 and bad.json()["success"] is False
     unauthenticated = httpx.get(f"{server.root_url}/__local__/requests")
     assert unauthenticated.status_code == 401

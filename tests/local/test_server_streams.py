@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -31,25 +30,18 @@ STOCK_Q = "stock price of ACME over 5 days"
 STOCK_ARGS = {"symbol": STOCK_Q, "days": 5}
 
 
-@pytest.fixture
-def client(server: LocalServer) -> Iterator[httpx.Client]:
-    headers = {"authorization": f"Bearer {server.token}"}
-    with httpx.Client(base_url=server.root_url, headers=headers, timeout=10) as c:
-        yield c
-
-
-def stream(client: httpx.Client, path: str, body: dict[str, Any]) -> list[str]:
+def stream(http: httpx.Client, path: str, body: dict[str, Any]) -> list[str]:
     """The ``data`` of every event, ``[DONE]`` included."""
-    with connect_sse(client, "POST", path, json={**body, "stream": True}) as source:
+    with connect_sse(http, "POST", path, json={**body, "stream": True}) as source:
         assert source.response.status_code == 200
         assert source.response.headers["content-type"].startswith("text/event-stream")
         return [event.data for event in source.iter_sse()]
 
 
 def run_stream(
-    client: httpx.Client, server: LocalServer, model: str, body: dict[str, Any]
+    http: httpx.Client, server: LocalServer, model: str, body: dict[str, Any]
 ) -> list[Any]:
-    data = stream(client, f"/client/v4/accounts/{server.account_id}/ai/run/{model}", body)
+    data = stream(http, f"/client/v4/accounts/{server.account_id}/ai/run/{model}", body)
     assert data[-1] == "[DONE]" and data.count("[DONE]") == 1
     return [json.loads(d) for d in data[:-1]]
 
@@ -58,37 +50,37 @@ def user(text: str) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": text}]}
 
 
-def non_stream(client: httpx.Client, server: LocalServer, model: str, body: dict[str, Any]) -> Any:
+def non_stream(http: httpx.Client, server: LocalServer, model: str, body: dict[str, Any]) -> Any:
     path = f"/client/v4/accounts/{server.account_id}/ai/run/{model}"
-    return client.post(path, json=body).json()["result"]
+    return http.post(path, json=body).json()["result"]
 
 
 @pytest.mark.parametrize("model", [LEGACY, SCOUT])
-def test_native_text_stream(client: httpx.Client, server: LocalServer, model: str) -> None:
-    events = run_stream(client, server, model, user("the quick brown fox"))
+def test_native_text_stream(http: httpx.Client, server: LocalServer, model: str) -> None:
+    events = run_stream(http, server, model, user("the quick brown fox"))
     assert {"response": "", "p": "heartbeat"} in events
     tokens = [e for e in events if e.get("response") and "usage" not in e]
     assert len(tokens) == 5
     assert all(set(e) == {"response", "p"} and isinstance(e["p"], str) and e["p"] for e in tokens)
     text = "".join(e["response"] for e in events)
-    assert text == non_stream(client, server, model, user("the quick brown fox"))["response"]
+    assert text == non_stream(http, server, model, user("the quick brown fox"))["response"]
     assert events[-1] == {
         "response": "",
         "usage": {"prompt_tokens": 4, "completion_tokens": 5, "total_tokens": 9},
     }
 
 
-def test_legacy_tool_call_is_one_whole_chunk(client: httpx.Client, server: LocalServer) -> None:
-    events = run_stream(client, server, LEGACY, {**user(STOCK_Q), "tools": [TOOL]})
+def test_legacy_tool_call_is_one_whole_chunk(http: httpx.Client, server: LocalServer) -> None:
+    events = run_stream(http, server, LEGACY, {**user(STOCK_Q), "tools": [TOOL]})
     calls = [e for e in events if "tool_calls" in e]
     assert len(calls) == 1 and calls[0]["response"] == ""
     assert calls[0]["tool_calls"] == [{"name": "lookup_stock", "arguments": STOCK_ARGS}]
     assert "usage" in events[-1]
 
 
-def test_scout_tool_call_streams_incrementally(client: httpx.Client, server: LocalServer) -> None:
+def test_scout_tool_call_streams_incrementally(http: httpx.Client, server: LocalServer) -> None:
     events = run_stream(
-        client, server, SCOUT, {**user(STOCK_Q), "tools": [TOOL], "tool_choice": "any"}
+        http, server, SCOUT, {**user(STOCK_Q), "tools": [TOOL], "tool_choice": "any"}
     )
     chunks = [e["tool_calls"][0] for e in events if "tool_calls" in e]
     head, *fragments, sentinel = chunks
@@ -107,8 +99,8 @@ def test_scout_tool_call_streams_incrementally(client: httpx.Client, server: Loc
     assert events[-1]["usage"]["completion_tokens"] > 0
 
 
-def test_openai_family_stream_on_run(client: httpx.Client, server: LocalServer) -> None:
-    events = run_stream(client, server, OPENAI, user("one two three"))
+def test_openai_family_stream_on_run(http: httpx.Client, server: LocalServer) -> None:
+    events = run_stream(http, server, OPENAI, user("one two three"))
     chunks, terminal = events[:-1], events[-1]
     assert all(c["object"] == "chat.completion.chunk" and c["model"] == OPENAI for c in chunks)
     assert len({c["id"] for c in chunks}) == 1
@@ -125,9 +117,9 @@ def test_openai_family_stream_on_run(client: httpx.Client, server: LocalServer) 
     assert terminal == {"response": "", "usage": chunks[-1]["usage"]}
 
 
-def test_openai_family_tool_call_stream(client: httpx.Client, server: LocalServer) -> None:
+def test_openai_family_tool_call_stream(http: httpx.Client, server: LocalServer) -> None:
     body = {**user(STOCK_Q), "tools": [TOOL]}
-    chunks = run_stream(client, server, OPENAI, body)[:-1]
+    chunks = run_stream(http, server, OPENAI, body)[:-1]
     deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
     calls = [d["tool_calls"][0] for d in deltas if "tool_calls" in d]
     head, *fragments = calls
@@ -138,19 +130,17 @@ def test_openai_family_tool_call_stream(client: httpx.Client, server: LocalServe
     assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
 
 
-def test_openai_route_stream_usage_only_on_request(
-    client: httpx.Client, server: LocalServer
-) -> None:
+def test_openai_route_stream_usage_only_on_request(http: httpx.Client, server: LocalServer) -> None:
     path = f"/client/v4/accounts/{server.account_id}/ai/v1/chat/completions"
     body = {"model": LEGACY, "messages": [{"role": "user", "content": "a b"}]}
-    plain = stream(client, path, body)
+    plain = stream(http, path, body)
     assert plain[-1] == "[DONE]"
     chunks = [json.loads(d) for d in plain[:-1]]
     assert all("usage" not in c and c["choices"] for c in chunks)
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "Echo: a b"
     with_usage = [
         json.loads(d)
-        for d in stream(client, path, {**body, "stream_options": {"include_usage": True}})[:-1]
+        for d in stream(http, path, {**body, "stream_options": {"include_usage": True}})[:-1]
     ]
     assert all(c["usage"] is None for c in with_usage[:-1])
     assert with_usage[-1]["choices"] == []
@@ -159,24 +149,24 @@ def test_openai_route_stream_usage_only_on_request(
 
 
 def test_stream_of_empty_answer_still_has_role_and_finish(
-    client: httpx.Client, server: LocalServer
+    http: httpx.Client, server: LocalServer
 ) -> None:
-    chunks = run_stream(client, server, OPENAI, {**user("x y"), "stop": ["Echo"]})[:-1]
+    chunks = run_stream(http, server, OPENAI, {**user("x y"), "stop": ["Echo"]})[:-1]
     first = chunks[0]["choices"][0]
     assert first["delta"] == {"role": "assistant", "content": ""}
     assert first["finish_reason"] == "stop"
 
 
-def test_stream_through_gateway(client: httpx.Client, server: LocalServer) -> None:
+def test_stream_through_gateway(http: httpx.Client, server: LocalServer) -> None:
     path = f"{server.gateway_url}/{server.account_id}/gw/workers-ai/{LEGACY}"
-    data = stream(client, path, user("hi"))
+    data = stream(http, path, user("hi"))
     assert data[-1] == "[DONE]"
     assert server.requests()[-1]["body"]["stream"] is True
 
 
-def test_stream_bytes_reassemble_into_frames(client: httpx.Client, server: LocalServer) -> None:
+def test_stream_bytes_reassemble_into_frames(http: httpx.Client, server: LocalServer) -> None:
     path = f"/client/v4/accounts/{server.account_id}/ai/run/{LEGACY}"
-    with client.stream("POST", path, json={**user("é ü 漢字 " * 5), "stream": True}) as response:
+    with http.stream("POST", path, json={**user("é ü 漢字 " * 5), "stream": True}) as response:
         raw = b"".join(response.iter_raw())
     frames = raw.decode().split("\n\n")
     assert frames[-1] == "" and frames[-2] == "data: [DONE]"
