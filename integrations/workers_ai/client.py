@@ -25,6 +25,7 @@ from typing_extensions import Self, Unpack
 
 from . import _batch, _tasks
 from ._config import DEFAULT_EMBED_CONCURRENCY, GATEWAY_TOKEN_ENV, ClientConfig, first_env
+from ._gateway import AUTH_HEADER as GATEWAY_AUTH_HEADER
 from ._gateway import GatewayOptions, gateway_options, require_gateway
 from ._models import model_facts
 from ._parse import (
@@ -125,7 +126,7 @@ def _forget_credentials(exc: httpx.HTTPError) -> None:
     repr): our error chains the httpx one, so anything walking the chain could read it."""
     kept = getattr(exc, "_request", None)
     if isinstance(kept, httpx.Request):
-        for name in ("authorization", "cf-aig-authorization"):
+        for name in ("authorization", GATEWAY_AUTH_HEADER):
             kept.headers.pop(name, None)
 
 
