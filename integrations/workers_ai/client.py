@@ -143,6 +143,37 @@ def _is_event_stream(response: httpx.Response) -> bool:
     return content_type.startswith("text/event-stream")
 
 
+# After [DONE] a stream has nothing left to send but the end of its chunked body.
+_MAX_BYTES_AFTER_DONE = 64 * 1024
+
+
+def _drain(body: Iterator[bytes]) -> None:
+    """Read the stream's body to its end after [DONE]. httpx puts a connection back in its pool
+    only when the response was read to the end; leaving the rest unread closes it, and the next
+    call pays a new TCP and TLS handshake. Past the limit, or on a transport error, we give the
+    connection up instead: the answer is complete either way."""
+    received = 0
+    try:
+        for piece in body:
+            received += len(piece)
+            if received > _MAX_BYTES_AFTER_DONE:
+                return
+    except httpx.HTTPError:
+        return
+
+
+async def _adrain(body: AsyncIterator[bytes]) -> None:
+    """:func:`_drain` for an async body."""
+    received = 0
+    try:
+        async for piece in body:
+            received += len(piece)
+            if received > _MAX_BYTES_AFTER_DONE:
+                return
+    except httpx.HTTPError:
+        return
+
+
 def _is_binary(response: httpx.Response) -> bool:
     content_type: str = response.headers.get("content-type", "")
     return content_type.startswith(_BINARY_TYPES)
@@ -894,9 +925,14 @@ class WorkersAI(_Core):
                             return
                         parser = StreamParser(request.model, response.headers.get("cf-ray"))
                         events = SSEDataDecoder()
-                        for received in response.iter_bytes():
+                        body = response.iter_bytes()
+                        for received in body:
                             for data in events.feed(received):
                                 chunk = parser.feed(data)
+                                if parser.done:
+                                    # Before the last chunk, so that a consumer that stops at
+                                    # it still gives the connection back to the pool.
+                                    _drain(body)
                                 if chunk is not None:
                                     started = True
                                     yield chunk
@@ -1293,9 +1329,12 @@ class AsyncWorkersAI(_Core):
                             return
                         parser = StreamParser(request.model, response.headers.get("cf-ray"))
                         events = SSEDataDecoder()
-                        async for received in response.aiter_bytes():
+                        body = response.aiter_bytes()
+                        async for received in body:
                             for data in events.feed(received):
                                 chunk = parser.feed(data)
+                                if parser.done:
+                                    await _adrain(body)  # before the last chunk, as above
                                 if chunk is not None:
                                     started = True
                                     yield chunk

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.local.core.conftest import connect
+from tests.local.core.test_connection_leaks import pool_of
 from workers_ai import (
     APIConnectionError,
     APITimeoutError,
@@ -422,6 +423,51 @@ async def test_async_models_and_run(aclient: AsyncWorkersAI) -> None:
 async def test_async_input_is_checked_at_the_call(aclient: AsyncWorkersAI) -> None:
     with pytest.raises(InvalidRequestError):
         aclient.stream_chat(LEGACY, [])
+
+
+@pytest.mark.parametrize("stop_at_last", [False, True], ids=["read-to-the-end", "stop-at-last"])
+@pytest.mark.parametrize("model", FAMILIES)
+def test_a_finished_stream_gives_its_connection_back(
+    client: WorkersAI, model: str, stop_at_last: bool
+) -> None:
+    """After [DONE] the client reads the body to its end, so the next call reuses the
+    connection: otherwise every streamed call would open a new one (TCP and TLS handshakes).
+    Also when the consumer stops at the last chunk instead of exhausting the iterator."""
+    client.chat(model, ASK)  # opens the pool's one keep-alive connection
+    [connection] = pool_of(client).connections
+    for _ in range(3):
+        for chunk in client.stream_chat(model, ASK):
+            if stop_at_last and chunk.is_last:
+                break
+        else:
+            assert chunk.is_last
+        assert pool_of(client).connections == [connection] and connection.is_idle()
+
+
+@pytest.mark.parametrize("model", FAMILIES)
+async def test_a_finished_async_stream_gives_its_connection_back(
+    aclient: AsyncWorkersAI, model: str
+) -> None:
+    await aclient.chat(model, ASK)
+    [connection] = pool_of(aclient).connections
+    for _ in range(3):
+        chunks = [chunk async for chunk in aclient.stream_chat(model, ASK)]
+        assert chunks[-1].is_last
+        assert pool_of(aclient).connections == [connection] and connection.is_idle()
+
+
+def test_a_stream_abandoned_midway_closes_its_connection(client: WorkersAI) -> None:
+    """Unread data cannot be left on a pooled connection: it is closed, and the next call
+    opens a new one."""
+    client.chat(LEGACY, ASK)
+    [connection] = pool_of(client).connections
+    for chunk in client.stream_chat(LEGACY, ASK):
+        assert not chunk.is_last
+        break
+    assert pool_of(client).connections == []
+    assert client.chat(LEGACY, ASK).text
+    [reopened] = pool_of(client).connections
+    assert reopened is not connection
 
 
 def test_one_pool_reused_and_reopened_after_close(client: WorkersAI) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from tests.unit.core import recorded_streams as rec
 from workers_ai import AsyncWorkersAI, ChatChunk, StreamError, WorkersAI
+from workers_ai.client import _MAX_BYTES_AFTER_DONE
 from workers_ai.streaming import StreamParser
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
@@ -36,30 +38,57 @@ class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield piece
 
 
-def sse(pieces: list[bytes]) -> httpx.MockTransport:
+class CountedPieces(Pieces):
+    """Pieces that count how many were read, and may end in a transport error."""
+
+    def __init__(self, pieces: list[bytes], error: httpx.HTTPError | None = None) -> None:
+        super().__init__(pieces)
+        self.error = error
+        self.read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self.pieces:
+            self.read += 1
+            yield piece
+        if self.error is not None:
+            raise self.error
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        for piece in self:
+            yield piece
+
+
+def sse(body: list[bytes] | Pieces) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         assert json.loads(request.content)["stream"] is True
         return httpx.Response(
             200,
             headers={"content-type": "text/event-stream", "cf-ray": "r1"},
-            stream=Pieces(pieces),
+            stream=body if isinstance(body, Pieces) else Pieces(body),
         )
 
     return httpx.MockTransport(handler)
 
 
-def collect(pieces: list[bytes]) -> list[ChatChunk]:
-    client = WorkersAI(
-        account_id="a", api_token="t", http_client=httpx.Client(transport=sse(pieces))
-    )
+def collect(body: list[bytes] | Pieces) -> list[ChatChunk]:
+    client = WorkersAI(account_id="a", api_token="t", http_client=httpx.Client(transport=sse(body)))
     return list(client.stream_chat(MODEL, prompt="hi"))
 
 
-async def acollect(pieces: list[bytes]) -> list[ChatChunk]:
+async def acollect(body: list[bytes] | Pieces) -> list[ChatChunk]:
     client = AsyncWorkersAI(
-        account_id="a", api_token="t", http_client=httpx.AsyncClient(transport=sse(pieces))
+        account_id="a", api_token="t", http_client=httpx.AsyncClient(transport=sse(body))
     )
     return [chunk async for chunk in client.stream_chat(MODEL, prompt="hi")]
+
+
+def collect_both(make_body: Callable[[], CountedPieces]) -> list[tuple[list[ChatChunk], int]]:
+    """The chunks and the pieces read, from the sync client and from the async one."""
+    sync_body, async_body = make_body(), make_body()
+    return [
+        (collect(sync_body), sync_body.read),
+        (asyncio.run(acollect(async_body)), async_body.read),
+    ]
 
 
 def canonical(chunks: list[ChatChunk]) -> list[dict[str, object]]:
@@ -149,6 +178,34 @@ def test_a_json_answer_to_a_stream_request_is_one_chunk() -> None:
     )
     [chunk] = list(client.stream_chat(MODEL, prompt="hi"))
     assert chunk.text == "whole" and chunk.is_last and chunk.usage is not None
+
+
+# Reading what follows [DONE] is what gives the connection back to the pool (the local tests
+# check the reuse); these are the cases a well-behaved server does not produce.
+def test_what_follows_done_is_read_to_the_end_but_never_parsed() -> None:
+    late = b'data: {"response":"late"}\n\n'
+    for chunks, read in collect_both(lambda: CountedPieces([rec.LEGACY_TEXT, late, b": bye\n"])):
+        assert canonical(chunks) == canonical(collect([rec.LEGACY_TEXT]))
+        assert read == 3
+
+
+def test_reading_after_done_gives_up_past_its_limit() -> None:
+    junk = b"x" * (_MAX_BYTES_AFTER_DONE // 2 + 1)
+
+    def body() -> CountedPieces:
+        return CountedPieces([rec.LEGACY_TEXT] + [junk] * 10)
+
+    for chunks, read in collect_both(body):
+        assert [c.text for c in chunks] == ["New", " York", ""] and chunks[-1].is_last
+        assert read == 3  # the answer, then two pieces: past the limit, the rest stays unread
+
+
+def test_a_transport_error_after_done_loses_nothing() -> None:
+    def body() -> CountedPieces:
+        return CountedPieces([rec.LEGACY_TEXT], error=httpx.ReadError("connection lost"))
+
+    for chunks, _ in collect_both(body):
+        assert canonical(chunks) == canonical(collect([rec.LEGACY_TEXT]))
 
 
 def test_parser_ignores_events_after_done() -> None:
