@@ -8,7 +8,6 @@ that measures one subject pays for one subject's imports.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -76,15 +75,13 @@ class FloorChat(ChatDriver):
     def stream(self, text: str) -> Iterator[str]:
         from httpx_sse import EventSource
 
+        from floor_raw import event_text
+
         with self.obj.stream("POST", self.url, json=_body(text, stream=True)) as response:
             response.raise_for_status()
             for event in EventSource(response).iter_sse():
-                if event.data == "[DONE]":
-                    return
-                if event.data:
-                    piece = json.loads(event.data).get("response")
-                    if piece:
-                        yield piece
+                if piece := event_text(event.data):
+                    yield piece
 
     async def ainvoke(self, text: str) -> str:
         if self.aobj is None:

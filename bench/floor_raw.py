@@ -11,6 +11,14 @@ import httpx
 from httpx_sse import EventSource, aconnect_sse
 
 
+def event_text(data: str) -> str:
+    """An event's text. Streams are read on past [DONE] to the end of the body, as the core
+    client and the peers read them: that keeps the connection in the pool."""
+    if not data or data == "[DONE]":
+        return ""
+    return str(json.loads(data).get("response") or "")
+
+
 class RawFloor:
     """The floor's requests: one pooled sync client, one async client (made on first use)."""
 
@@ -37,9 +45,7 @@ class RawFloor:
         with self.sync.stream("POST", self.url, json=self.body(texts, True)) as response:
             response.raise_for_status()
             for event in EventSource(response).iter_sse():
-                if event.data == "[DONE]":
-                    return
-                if event.data and (piece := json.loads(event.data).get("response")):
+                if piece := event_text(event.data):
                     yield piece
 
     async def achat(self, texts: list[str]) -> str:
@@ -55,9 +61,7 @@ class RawFloor:
         body = self.body(texts, True)
         async with aconnect_sse(self.aclient, "POST", self.url, json=body) as source:
             async for event in source.aiter_sse():
-                if event.data == "[DONE]":
-                    return
-                if event.data and (piece := json.loads(event.data).get("response")):
+                if piece := event_text(event.data):
                     yield piece
 
     def close(self) -> None:
