@@ -25,8 +25,9 @@ from ._config import (
     API_TOKEN_ENV,
     BASE_URL_ENV,
     GATEWAY_ID_ENV,
-    ClientConfig,
     first_env,
+    resolved_base_url,
+    resolved_gateway_url,
 )
 from ._gateway import GatewayOptions, MetadataValue, require_gateway
 from ._ratelimit import RateLimiter
@@ -104,18 +105,18 @@ class ClientSettings:
             gateway=self.gateway,
         )
 
-    def check(self) -> None:
-        """Refuse unusable settings now (a token over plain http, a bad URL, gateway options
-        without a gateway); no I/O."""
-        config = ClientConfig.resolve(
-            account_id=self.account_id,
-            api_token=self.api_token,
-            base_url=self.base_url,
-            gateway_id=self.gateway_id,
-        )
+
+def check_connection(
+    base_url: str | None, gateway_id: str | None, gateway: GatewayOptions | None
+) -> None:
+    """Refuse settings the first client would refuse (a bad URL, a token over plain http,
+    gateway options without a gateway), at construction; no I/O, and nothing is built."""
+    resolved_base_url(base_url, os.environ, allow_insecure_http=False)
+    resolved_gateway_url(None, os.environ, allow_insecure_http=False)
+    if gateway is not None:
         require_gateway(
-            self.gateway,
-            config.gateway_id,
+            gateway,
+            gateway_id or gateway_id_from_env(),
             "gateway_token, gateway_cache_ttl, gateway_skip_cache, gateway_metadata",
         )
 
@@ -253,7 +254,7 @@ class ConnectionFields(BaseModel):
         super().__init__(**data)
         # Checked after validation, not in a validator: pydantic would wrap the error in a
         # ValidationError that carries the whole input, token included. Opens nothing.
-        self.connection_settings().check()  # e.g. no token over plain http
+        check_connection(self.base_url, self.gateway_id, self._gateway_options())
 
     def connection_settings(self) -> ClientSettings:
         """The connection fields as they are now (clients are rebuilt when they change)."""

@@ -57,6 +57,22 @@ def _checked_url(url: str, what: str, allow_insecure_http: bool) -> str:
     return url.rstrip("/")
 
 
+def resolved_base_url(
+    base_url: str | None, env: Mapping[str, str], allow_insecure_http: bool
+) -> str:
+    """The API's URL: the argument, else WORKERS_AI_BASE_URL, else Cloudflare's; checked."""
+    url = base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    return _checked_url(url, "base_url", allow_insecure_http)
+
+
+def resolved_gateway_url(
+    gateway_url: str | None, env: Mapping[str, str], allow_insecure_http: bool
+) -> str:
+    """AI Gateway's URL: the argument, else WORKERS_AI_GATEWAY_URL, else Cloudflare's; checked."""
+    url = gateway_url or env.get(GATEWAY_URL_ENV) or DEFAULT_GATEWAY_URL
+    return _checked_url(url, "gateway_url", allow_insecure_http)
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Where requests go and how they authenticate. Built once per client; no I/O."""
@@ -86,17 +102,9 @@ class ClientConfig:
         return cls(
             account_id=account_id or first_env(ACCOUNT_ID_ENV, env),
             api_token=token,
-            base_url=_checked_url(
-                base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
-                "base_url",
-                allow_insecure_http,
-            ),
+            base_url=resolved_base_url(base_url, env, allow_insecure_http),
             gateway_id=gateway_id or first_env((GATEWAY_ID_ENV,), env),
-            gateway_url=_checked_url(
-                gateway_url or env.get(GATEWAY_URL_ENV) or DEFAULT_GATEWAY_URL,
-                "gateway_url",
-                allow_insecure_http,
-            ),
+            gateway_url=resolved_gateway_url(gateway_url, env, allow_insecure_http),
         )
 
     def require_account_id(self) -> str:
