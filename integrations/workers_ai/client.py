@@ -114,6 +114,12 @@ class _Request:
     json_mode: bool = False
 
 
+# httpx keeps only 20 idle connections by default and closes the rest as they come back, so a
+# burst of 64 calls would open 44 connections again (TCP and TLS handshakes) moments later.
+# We keep as many as we allow open; idle ones still close after httpx's 5 s keep-alive expiry.
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+
+
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     """One TLS context for every client: loading the CA bundle is most of what creating an
@@ -872,7 +878,10 @@ class WorkersAI(_Core):
             with self._http_lock:  # threads sharing this object share one pool
                 if self._http_client is None:
                     self._http_client = httpx.Client(
-                        verify=shared_ssl_context(), headers=self._headers(), timeout=self._timeout
+                        verify=shared_ssl_context(),
+                        headers=self._headers(),
+                        timeout=self._timeout,
+                        limits=POOL_LIMITS,
                     )
                 client = self._http_client
         return client
@@ -1277,7 +1286,10 @@ class AsyncWorkersAI(_Core):
     def _http(self) -> httpx.AsyncClient:
         if self._http_client is None:
             self._http_client = httpx.AsyncClient(
-                verify=shared_ssl_context(), headers=self._headers(), timeout=self._timeout
+                verify=shared_ssl_context(),
+                headers=self._headers(),
+                timeout=self._timeout,
+                limits=POOL_LIMITS,
             )
         return self._http_client
 
