@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field
 from workers_ai import DEFAULT_EMBEDDING_MODEL
 from workers_ai._clients import ConnectionFields
 from workers_ai._models import embedding_batch_limit
+from workers_ai._threads import map_in_threads
 
 
 class _Progress(Protocol):
@@ -32,7 +33,7 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
     """Cloudflare Workers AI text embeddings (``@cf/baai/bge-*``, ``bge-m3``, ...).
 
     Texts are sent ``batch_size`` at a time (never more than the model takes: 100, or 32 for
-    qwen3-embedding); async calls send up to ``max_concurrency`` batches at once. Vectors come
+    qwen3-embedding), up to ``max_concurrency`` batches at once, sync or async. Vectors come
     back in input order as lists of Python floats.
 
     ```python
@@ -49,7 +50,8 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
     batch_size: int = Field(default=100, ge=1)
     """Texts per request (capped at the model's own limit)."""
     max_concurrency: int = Field(default=4, ge=1)
-    """Requests in flight at once in ``aembed_documents``."""
+    """Requests in flight at once (``embed_documents`` on threads, ``aembed_documents`` on the
+    event loop); 1 sends them one after another."""
     show_progress: bool = False
     """Show a tqdm progress bar when the texts take more than one request."""
     use_batch_api: bool = False
@@ -84,12 +86,14 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
                 self.model, texts, batch_size=self.batch_size, use_batch_api=True
             ).vectors
         planned = self._batches(texts)
-        vectors: list[list[float]] = []
         with self._progress(len(texts), len(planned)) as progress:
-            for batch in planned:
-                vectors.extend(client.embed(self.model, batch).vectors)
-                progress.update(len(batch))
-        return vectors
+            results = map_in_threads(
+                lambda batch: client.embed(self.model, batch).vectors,
+                planned,
+                self.max_concurrency,
+                on_done=lambda batch: progress.update(len(batch)),
+            )
+        return [vector for batch_vectors in results for vector in batch_vectors]
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -48,6 +48,7 @@ from ._request import (
 from ._retry import RetryPolicy, warrants_fallback
 from ._sse import SSEDataDecoder
 from ._tasks import Classification, Transcription
+from ._threads import map_in_threads
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -209,6 +210,7 @@ class _Core:
         timeout: float | httpx.Timeout,
         max_retries: int,
         allow_insecure_http: bool,
+        embed_concurrency: int,
         fallback_models: Sequence[str],
         requests_per_minute: float | None,
         rate_limiter: RateLimiter | None,
@@ -216,6 +218,9 @@ class _Core:
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if embed_concurrency < 1:
+            raise ValueError("embed_concurrency must be >= 1")
+        self.embed_concurrency = embed_concurrency  # embedding requests in flight at once
         if requests_per_minute is not None and rate_limiter is not None:
             raise ValueError("Pass requests_per_minute or rate_limiter, not both")
         self._config = ClientConfig.resolve(
@@ -551,6 +556,7 @@ class WorkersAI(_Core):
         *,
         gateway_url: str | None = None,
         allow_insecure_http: bool = False,
+        embed_concurrency: int = DEFAULT_EMBED_CONCURRENCY,
         fallback_models: Sequence[str] = (),
         requests_per_minute: float | None = None,
         rate_limiter: RateLimiter | None = None,
@@ -565,6 +571,7 @@ class WorkersAI(_Core):
             timeout=timeout,
             max_retries=max_retries,
             allow_insecure_http=allow_insecure_http,
+            embed_concurrency=embed_concurrency,
             fallback_models=fallback_models,
             requests_per_minute=requests_per_minute,
             rate_limiter=rate_limiter,
@@ -629,7 +636,8 @@ class WorkersAI(_Core):
         timeout: float = DEFAULT_BATCH_TIMEOUT,
     ) -> EmbeddingResult:
         """Embeddings for ``texts``, in order, split into requests of ``batch_size`` texts
-        (default and most: what the model takes per request).
+        (default and most: what the model takes per request), up to ``embed_concurrency`` of
+        them in flight at once (on threads; 1 sends them one after another).
 
         ``use_batch_api`` queues the requests on Cloudflare's Batch API and polls for them
         (every ``poll_interval`` seconds, up to ``timeout``): for corpora too big to push.
@@ -649,7 +657,11 @@ class WorkersAI(_Core):
                     for job in _batch.split_jobs(bodies)
                 ]
             else:
-                batches = [self._embedding_batch(r, self._send(r)) for r in requests]
+                batches = map_in_threads(
+                    lambda r: self._embedding_batch(r, self._send(r)),
+                    requests,
+                    self.embed_concurrency,
+                )
             return self._embedding_result(candidate, batches)
 
         return self._with_fallback(self._models_to_try(model, fallback_models), attempt)
@@ -991,14 +1003,12 @@ class AsyncWorkersAI(_Core):
             timeout=timeout,
             max_retries=max_retries,
             allow_insecure_http=allow_insecure_http,
+            embed_concurrency=embed_concurrency,
             fallback_models=fallback_models,
             requests_per_minute=requests_per_minute,
             rate_limiter=rate_limiter,
             gateway=gateway,
         )
-        if embed_concurrency < 1:
-            raise ValueError("embed_concurrency must be >= 1")
-        self.embed_concurrency = embed_concurrency
         self._owns_http = http_client is None
         self._http_client = http_client  # ours is made on first use: construction stays cheap
 

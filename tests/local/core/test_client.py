@@ -165,13 +165,37 @@ def test_250_texts_are_embedded_in_three_requests_in_order(client: WorkersAI, se
     result = client.embed(EMBED, texts)
     assert len(result.vectors) == 250 and result.dims == 768
     assert all(isinstance(x, float) for x in result.vectors[0])
-    assert [len(r["body"]["text"]) for r in data_requests(server)] == [100, 100, 50]
+    assert sorted(len(r["body"]["text"]) for r in data_requests(server)) == [50, 100, 100]
     assert client.embed(EMBED, texts[137]).vectors[0] == result.vectors[137]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_sync_embed_sends_up_to_embed_concurrency_requests_at_once(
+    server: Any, concurrency: int
+) -> None:
+    texts = [f"document number {i}" for i in range(800)]  # eight requests
+    server.inject("latency", count=8, delay=0.2)  # long enough for all allowed to overlap
+    with WorkersAI(**connect(server), embed_concurrency=concurrency) as c:
+        result = c.embed(EMBED, texts)
+        assert len(pool_of(c).connections) == concurrency  # one per request in flight
+        assert result.vectors[555] == c.embed(EMBED, texts[555]).vectors[0]
+
+
+def test_a_failing_request_among_concurrent_ones_raises_its_error(
+    client: WorkersAI, server: Any
+) -> None:
+    texts = [f"document number {i}" for i in range(800)]
+    server.inject("error", status=400, code=5006, message="Bad input: text too odd", count=1)
+    with pytest.raises(BadRequestError, match="text too odd"):
+        client.embed(EMBED, texts)
+    pool = pool_of(client)
+    assert not [c for c in pool.connections if not c.is_idle()]  # nothing left checked out
+    assert len(client.embed(EMBED, texts).vectors) == 800
 
 
 def test_qwen3_embedding_batches_are_32(client: WorkersAI, server: Any) -> None:
     client.embed("@cf/qwen/qwen3-embedding-0.6b", [f"t{i}" for i in range(40)])
-    assert [len(r["body"]["text"]) for r in data_requests(server)] == [32, 8]
+    assert sorted(len(r["body"]["text"]) for r in data_requests(server)) == [8, 32]
 
 
 async def test_async_embed_is_concurrent_and_keeps_order(

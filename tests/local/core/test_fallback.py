@@ -142,7 +142,9 @@ def test_embeddings_fall_back_as_a_whole(server: Any) -> None:
         result = c.embed(EMBED, texts)
     assert result.model == EMBED_BACKUP and len(result.vectors) == 150
     assert {len(v) for v in result.vectors} == {384}  # bge-small's size: none from bge-base
-    assert models_asked(server) == [EMBED, EMBED_BACKUP, EMBED_BACKUP]
+    # Both requests are in flight at once; the fallback starts once both have ended.
+    asked = models_asked(server)
+    assert asked in ([EMBED] + [EMBED_BACKUP] * 2, [EMBED] * 2 + [EMBED_BACKUP] * 2)
 
 
 def test_run_falls_back(server: Any) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from workers_ai import (
     AsyncWorkersAI,
     AuthenticationError,
     NotFoundError,
+    WorkersAI,
 )
 from workers_ai.local import LocalServer
 
@@ -33,8 +36,9 @@ def test_batch_size_decides_the_requests_and_order_is_kept(server: LocalServer) 
     embeddings = WorkersAIEmbeddings(model=BGE, batch_size=10)
     docs = texts(25)
     vectors = embeddings.embed_documents(docs)
-    assert [len(b["text"]) for b in embed_bodies(server)] == [10, 10, 5]
-    assert [b["text"] for b in embed_bodies(server)] == [docs[:10], docs[10:20], docs[20:]]
+    # The requests go out side by side, so they reach the server in any order.
+    sent = sorted((b["text"] for b in embed_bodies(server)), key=lambda batch: docs.index(batch[0]))
+    assert sent == [docs[:10], docs[10:20], docs[20:]]
     assert vectors[7] == embeddings.embed_query(docs[7])
     assert len({len(v) for v in vectors}) == 1
     assert all(type(x) is float for v in vectors for x in v)
@@ -42,15 +46,43 @@ def test_batch_size_decides_the_requests_and_order_is_kept(server: LocalServer) 
 
 def test_no_request_carries_more_than_the_model_takes(server: LocalServer) -> None:
     WorkersAIEmbeddings(model=QWEN).embed_documents(texts(70))
-    assert [len(b["text"]) for b in embed_bodies(server)] == [32, 32, 6]
+    assert sorted(len(b["text"]) for b in embed_bodies(server)) == [6, 32, 32]
     server.reset()
     WorkersAIEmbeddings(model=BGE).embed_documents(texts(250))
-    assert [len(b["text"]) for b in embed_bodies(server)] == [100, 100, 50]
+    assert sorted(len(b["text"]) for b in embed_bodies(server)) == [50, 100, 100]
 
 
 def test_empty_input_sends_nothing(server: LocalServer) -> None:
     assert WorkersAIEmbeddings(model=BGE).embed_documents([]) == []
     assert embed_bodies(server) == []
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_sync_keeps_order_and_bounds_concurrency(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    lock = threading.Lock()
+    in_flight = peak = 0
+    original = WorkersAI.embed
+
+    def counting_embed(self: WorkersAI, model: str, batch: Any) -> Any:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            time.sleep(0.02)  # let the other batches start if the limit allows
+            return original(self, model, batch)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    docs = texts(40)
+    expected = [WorkersAIEmbeddings(model=BGE).embed_query(doc) for doc in docs]
+    monkeypatch.setattr(WorkersAI, "embed", counting_embed)
+    embeddings = WorkersAIEmbeddings(model=BGE, batch_size=5, max_concurrency=limit)
+    assert embeddings.embed_documents(docs) == expected
+    assert peak == limit
 
 
 async def test_async_keeps_order_and_bounds_concurrency(
