@@ -115,10 +115,9 @@ class _Request:
     json_mode: bool = False
 
 
-# httpx keeps only 20 idle connections by default and closes the rest as they come back, so a
-# burst of 64 calls would open 44 connections again (TCP and TLS handshakes) moments later.
-# We keep as many as we allow open; idle ones still close after httpx's 5 s keep-alive expiry.
-POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+# The pools keep httpx's default limits (100 connections, 20 kept idle). Keeping more idle
+# saves handshakes between bursts, but httpcore checks every pooled connection (a syscall each)
+# on every request: at 64 requests in flight, 100 kept idle cost 3x the client CPU per request.
 
 
 @functools.cache
@@ -890,10 +889,7 @@ class WorkersAI(_Core):
             with self._http_lock:  # threads sharing this object share one pool
                 if self._http_client is None:
                     self._http_client = httpx.Client(
-                        verify=shared_ssl_context(),
-                        headers=self._headers(),
-                        timeout=self._timeout,
-                        limits=POOL_LIMITS,
+                        verify=shared_ssl_context(), headers=self._headers(), timeout=self._timeout
                     )
                 client = self._http_client
         return client
@@ -1296,10 +1292,7 @@ class AsyncWorkersAI(_Core):
     def _http(self) -> httpx.AsyncClient:
         if self._http_client is None:
             self._http_client = httpx.AsyncClient(
-                verify=shared_ssl_context(),
-                headers=self._headers(),
-                timeout=self._timeout,
-                limits=POOL_LIMITS,
+                verify=shared_ssl_context(), headers=self._headers(), timeout=self._timeout
             )
         return self._http_client
 

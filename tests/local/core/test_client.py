@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -494,41 +492,6 @@ def test_a_stream_abandoned_midway_closes_its_connection(client: WorkersAI) -> N
     assert client.chat(LEGACY, ASK).text
     [reopened] = pool_of(client).connections
     assert reopened is not connection
-
-
-BURST = 40  # calls in flight at once: more than the 20 idle connections httpx keeps by default
-
-
-async def test_an_async_burst_keeps_its_connections_for_the_next(
-    server: Any, aclient: AsyncWorkersAI
-) -> None:
-    """Every connection a burst opened stays pooled, so the next burst opens none (httpx's
-    default would close all but 20 of them and reopen the rest, TLS handshakes included)."""
-
-    async def burst() -> set[object]:
-        server.inject("latency", count=BURST, delay=0.3)  # so that all are in flight at once
-        await asyncio.gather(*(aclient.chat(LEGACY, ASK) for _ in range(BURST)))
-        return set(pool_of(aclient).connections)
-
-    opened = await burst()
-    assert len(opened) == BURST
-    assert await burst() == opened
-
-
-def test_a_threaded_burst_keeps_its_connections_for_the_next(
-    server: Any, client: WorkersAI
-) -> None:
-    """The same for threads sharing one sync client (LangChain's ``batch`` runs in threads)."""
-    with ThreadPoolExecutor(BURST) as threads:
-
-        def burst() -> set[object]:
-            server.inject("latency", count=BURST, delay=0.3)
-            list(threads.map(lambda _: client.chat(LEGACY, ASK), range(BURST)))
-            return set(pool_of(client).connections)
-
-        opened = burst()
-        assert len(opened) == BURST
-        assert burst() == opened
 
 
 def test_one_pool_reused_and_reopened_after_close(client: WorkersAI) -> None:
