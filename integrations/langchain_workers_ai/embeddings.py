@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 
 from workers_ai import DEFAULT_EMBEDDING_MODEL
 from workers_ai._clients import ConnectionFields
+from workers_ai._config import DEFAULT_EMBED_CONCURRENCY
 from workers_ai._models import embedding_batch_limit
 from workers_ai._threads import map_in_threads
 
@@ -49,7 +50,7 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
     model: str = DEFAULT_EMBEDDING_MODEL
     batch_size: int = Field(default=100, ge=1)
     """Texts per request (capped at the model's own limit)."""
-    max_concurrency: int = Field(default=4, ge=1)
+    max_concurrency: int = Field(default=DEFAULT_EMBED_CONCURRENCY, ge=1)
     """Requests in flight at once (``embed_documents`` on threads, ``aembed_documents`` on the
     event loop); 1 sends them one after another."""
     show_progress: bool = False

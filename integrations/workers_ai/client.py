@@ -115,11 +115,6 @@ class _Request:
     json_mode: bool = False
 
 
-# The pools keep httpx's default limits (100 connections, 20 kept idle). Keeping more idle
-# saves handshakes between bursts, but httpcore checks every pooled connection (a syscall each)
-# on every request: at 64 requests in flight, 100 kept idle cost 3x the client CPU per request.
-
-
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     """One TLS context for every client: loading the CA bundle is most of what creating an
@@ -888,6 +883,10 @@ class WorkersAI(_Core):
         if client is None:
             with self._http_lock:  # threads sharing this object share one pool
                 if self._http_client is None:
+                    # httpx's default limits (100 connections, 20 kept idle), on purpose: keeping
+                    # more idle saves handshakes between bursts, but httpcore checks every pooled
+                    # connection (a syscall each) on every request; at 64 requests in flight,
+                    # 100 kept idle cost 3x the client CPU per request.
                     self._http_client = httpx.Client(
                         verify=shared_ssl_context(), headers=self._headers(), timeout=self._timeout
                     )
@@ -1290,7 +1289,7 @@ class AsyncWorkersAI(_Core):
 
     @property
     def _http(self) -> httpx.AsyncClient:
-        if self._http_client is None:
+        if self._http_client is None:  # httpx's default limits, as the sync client's
             self._http_client = httpx.AsyncClient(
                 verify=shared_ssl_context(), headers=self._headers(), timeout=self._timeout
             )
