@@ -45,59 +45,30 @@ class ChatDriver:
         return None
 
 
-def _body(text: str, stream: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "messages": [{"role": "user", "content": text}],
-        "max_tokens": MAX_TOKENS,
-    }
-    if stream:
-        body["stream"] = True
-    return body
-
-
 class FloorChat(ChatDriver):
-    """Raw httpx with one pooled client: post + json parse; httpx-sse for streams."""
+    """Raw httpx with one pooled client: post + json parse; httpx-sse for streams (the same
+    requests as the framework floors, ``floor_raw.RawFloor``)."""
 
     def construct(self) -> Any:
-        import httpx
+        from floor_raw import RawFloor
 
-        headers = {"Authorization": f"Bearer {self.endpoint.token}"}
-        self.url = self.endpoint.run_url(MODEL)
-        self.aobj: Any = None
-        self._headers = headers
-        return httpx.Client(headers=headers)
+        return RawFloor(self.endpoint.run_url(MODEL), self.endpoint.token, MAX_TOKENS)
 
     def invoke(self, text: str) -> str:
-        response = self.obj.post(self.url, json=_body(text))
-        response.raise_for_status()
-        return str(response.json()["result"]["response"])
+        return str(self.obj.chat([text]))
 
     def stream(self, text: str) -> Iterator[str]:
-        from httpx_sse import EventSource
-
-        from floor_raw import event_text
-
-        with self.obj.stream("POST", self.url, json=_body(text, stream=True)) as response:
-            response.raise_for_status()
-            for event in EventSource(response).iter_sse():
-                if piece := event_text(event.data):
-                    yield piece
+        pieces: Iterator[str] = self.obj.stream([text])  # no wrapper generator per token
+        return pieces
 
     async def ainvoke(self, text: str) -> str:
-        if self.aobj is None:
-            import httpx
-
-            self.aobj = httpx.AsyncClient(headers=self._headers)
-        response = await self.aobj.post(self.url, json=_body(text))
-        response.raise_for_status()
-        return str(response.json()["result"]["response"])
+        return str(await self.obj.achat([text]))
 
     def close(self) -> None:
         self.obj.close()
 
     async def aclose(self) -> None:
-        if self.aobj is not None:
-            await self.aobj.aclose()
+        await self.obj.aclose()
 
 
 class CoreChat(ChatDriver):
