@@ -15,7 +15,7 @@ from .errors import ConfigurationError
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_GATEWAY_URL = "https://gateway.ai.cloudflare.com/v1"
-DEFAULT_EMBED_CONCURRENCY = 4  # embedding requests in flight at once, async
+DEFAULT_EMBED_CONCURRENCY = 4  # embedding requests in flight at once, sync (threads) and async
 
 # Environment variables, in the order they are tried.
 ACCOUNT_ID_ENV = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID")
