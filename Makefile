@@ -31,8 +31,8 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak.py --calls 20000 --concurrency 64 --fault-rate 0.05
 
 lint: $(STAMP)
-	$(BIN)/ruff check integrations tests examples bench
-	$(BIN)/ruff format --check integrations tests examples bench
+	$(BIN)/ruff check integrations tests examples bench scripts
+	$(BIN)/ruff format --check integrations tests examples bench scripts
 	$(BIN)/mypy
 
 unit standard local live: $(STAMP)

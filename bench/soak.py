@@ -47,7 +47,7 @@ from workers_ai.local import faults as fault_kinds
 CallKind = Literal["chat", "stream", "embed"]
 Outcome = Literal["retry", "fail", "pass"]
 
-CHAT_MODELS = ("@cf/meta/llama-3.1-8b-instruct", "@cf/qwen/qwen3-30b-a3b-fp8")
+CHAT_MODELS = ("@cf/meta/llama-3.1-8b-instruct-fp8", "@cf/qwen/qwen3-30b-a3b-fp8")
 EMBED_MODEL = "@cf/baai/bge-base-en-v1.5"
 PROMPTS = tuple(f"soak prompt {i} about the sea and the sky" for i in range(16))
 MIX: dict[CallKind, float] = {"chat": 0.5, "stream": 0.35, "embed": 0.15}

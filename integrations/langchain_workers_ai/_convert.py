@@ -23,7 +23,7 @@ from langchain_core.messages import (
     ToolCall,
     ToolMessage,
 )
-from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
+from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.block_translators.openai import convert_to_openai_data_block
 from langchain_core.messages.content import is_data_content_block
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
@@ -131,10 +131,13 @@ def message_to_wire(message: BaseMessage) -> Message:
         wire = {"role": "user", "content": user_content(message.content)}
     elif isinstance(message, AIMessage):
         # Assistant content goes back as text only (not null: Cloudflare rejects that);
-        # tool_use / reasoning blocks are represented by tool_calls or dropped.
+        # tool_use blocks are represented by tool_calls; reasoning rides along for the core to
+        # send back where the model wants it.
         wire = {"role": "assistant", "content": _text_of(message.content)}
         if message.tool_calls:
             wire["tool_calls"] = _wire_tool_calls(message)
+        if reasoning := reasoning_of(message):
+            wire["reasoning"] = reasoning
     elif isinstance(message, ToolMessage):
         text = _text_of(message.content)
         if message.status == "error" and not text.startswith(TOOL_ERROR_PREFIX):
@@ -155,6 +158,23 @@ def message_to_wire(message: BaseMessage) -> Message:
     if message.name:
         wire["name"] = message.name
     return wire
+
+
+def reasoning_of(message: AIMessage) -> str:
+    """An answer's reasoning: ``additional_kwargs["reasoning_content"]`` (what this package
+    writes), else its ``reasoning`` content blocks (``output_version="v1"`` messages)."""
+    text = message.additional_kwargs.get("reasoning_content")
+    if isinstance(text, str) and text:
+        return text
+    if isinstance(message.content, str):
+        return ""
+    return "".join(
+        block["reasoning"]
+        for block in message.content
+        if isinstance(block, dict)
+        and block.get("type") == "reasoning"
+        and isinstance(block.get("reasoning"), str)
+    )
 
 
 def _as_parts(content: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -241,6 +261,8 @@ def usage_metadata(usage: Usage) -> UsageMetadata:
     )
     if usage.cached_tokens is not None:
         metadata["input_token_details"] = InputTokenDetails(cache_read=usage.cached_tokens)
+    if usage.reasoning_tokens is not None:
+        metadata["output_token_details"] = OutputTokenDetails(reasoning=usage.reasoning_tokens)
     return metadata
 
 
@@ -288,7 +310,38 @@ def ai_message(result: ChatResult) -> AIMessage:
     )
 
 
-def message_chunk(chunk: ChatChunk, *, include_usage: bool = True) -> AIMessageChunk:
+class BlockIndexes:
+    """Tool-call chunk indexes that do not collide with content-block indexes.
+
+    With ``output_version="v1"`` LangChain numbers a stream's content blocks by runs of one
+    type (reasoning 0, text 1, ...) but keeps a tool-call chunk's own ``index``; blocks with the
+    same index merge, so a tool call at index 0 after reasoning would be merged into the
+    reasoning block and lost. Under v1 the tool calls are numbered after the runs before them.
+    """
+
+    __slots__ = ("_last", "_offset", "_runs", "_v1")
+
+    def __init__(self, v1: bool) -> None:
+        self._v1 = v1
+        self._runs = 0
+        self._last = ""
+        self._offset: int | None = None
+
+    def offset(self, chunk: ChatChunk) -> int:
+        if not self._v1:
+            return 0
+        if self._offset is None:
+            for kind, present in (("reasoning", chunk.reasoning), ("text", chunk.text)):
+                if present and kind != self._last:
+                    self._runs, self._last = self._runs + 1, kind
+            if chunk.tool_calls:
+                self._offset = self._runs
+        return self._offset or 0
+
+
+def message_chunk(
+    chunk: ChatChunk, *, include_usage: bool = True, tool_index_offset: int = 0
+) -> AIMessageChunk:
     """One streamed delta. Only the last chunk carries usage and response metadata."""
     if not (chunk.is_last or chunk.tool_calls or chunk.reasoning):
         # Nearly every chunk is plain text: skip the empty containers LangChain would validate.
@@ -297,7 +350,12 @@ def message_chunk(chunk: ChatChunk, *, include_usage: bool = True) -> AIMessageC
     if chunk.reasoning:
         additional["reasoning_content"] = chunk.reasoning
     tool_call_chunks = [
-        tool_call_chunk(name=delta.name, args=delta.arguments, id=delta.id, index=delta.index)
+        tool_call_chunk(
+            name=delta.name,
+            args=delta.arguments,
+            id=delta.id,
+            index=delta.index + tool_index_offset,
+        )
         for delta in chunk.tool_calls
     ]
     if not chunk.is_last:

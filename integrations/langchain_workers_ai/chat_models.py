@@ -25,9 +25,9 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import ConfigDict, Field, model_validator
 
-from workers_ai import DEFAULT_CHAT_MODEL, ChatChunk, ChatOptions, Message
+from workers_ai import DEFAULT_CHAT_MODEL, ChatChunk, ChatOptions, Message, model_spec
+from workers_ai._catalog import result_shape
 from workers_ai._clients import ConnectionFields
-from workers_ai._models import KNOWN_MODELS, result_family
 from workers_ai._request import (  # sent under their own names; a call's kwargs win
     SAMPLING_OPTIONS,
     Routing,
@@ -37,6 +37,7 @@ from workers_ai._tokens import estimate_prompt_tokens, estimate_text_tokens
 from workers_ai.streaming import chunk_from_result
 
 from ._convert import (
+    BlockIndexes,
     ai_message,
     message_chunk,
     messages_to_wire,
@@ -45,6 +46,8 @@ from ._convert import (
 )
 
 _BINDABLE_OPTIONS = ("tools", "tool_choice", "response_format")
+# Fields sent as request options under their own names (a call's keyword arguments win).
+_REASONING_OPTIONS = ("reasoning_effort", "thinking")
 
 StructuredOutputMethod = Literal["json_schema", "function_calling", "json_mode"]
 
@@ -92,6 +95,12 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
     presence_penalty: float | None = None
     stop: list[str] | None = None
     """Stop sequences, sent with every call unless the call passes its own."""
+    reasoning_effort: str | None = None
+    """How hard a reasoning model thinks (e.g. ``"low"``; gpt-oss: low, medium, high): one of
+    the efforts the model's catalog entry lists, checked before the network."""
+    thinking: bool | None = None
+    """Turn a reasoning model's thinking on or off (its ``chat_template_kwargs`` switch, e.g.
+    kimi-k2.6's ``thinking``); None leaves the model's default."""
     streaming: bool = False
     """Stream underneath ``invoke`` too (callbacks then see every delta)."""
     stream_usage: bool = True
@@ -122,7 +131,8 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in ("model", *SAMPLING_OPTIONS, "stop")}
+        names = ("model", *SAMPLING_OPTIONS, "stop", *_REASONING_OPTIONS)
+        params = {name: getattr(self, name) for name in names}
         return {**params, **self.model_kwargs}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -152,7 +162,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         model = kwargs.pop("model", None) or self.model
         stream_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         options: ChatOptions = {}
-        for name in SAMPLING_OPTIONS:
+        for name in (*SAMPLING_OPTIONS, *_REASONING_OPTIONS):
             value = kwargs.pop(name, getattr(self, name))
             if value is not None:
                 options[name] = value  # type: ignore[literal-required]
@@ -163,7 +173,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
             if value is not None:
                 options[name] = value  # type: ignore[literal-required]
         extra = {**self.model_kwargs, **kwargs}
-        if not stream_usage and result_family(model) == "openai":
+        if not stream_usage and result_shape(model) == "openai":
             extra["stream_options"] = {"include_usage": False}
         if extra:
             options["extra"] = extra
@@ -216,8 +226,12 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
             chunks: Iterator[ChatChunk] = iter([chunk_from_result(answer)])
         else:
             chunks = client.stream_chat(call.model, call.messages, **call.routing, **call.options)
+        indexes = BlockIndexes(self.output_version == "v1")
         for chunk in chunks:
-            yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
+            message = message_chunk(
+                chunk, include_usage=call.stream_usage, tool_index_offset=indexes.offset(chunk)
+            )
+            yield ChatGenerationChunk(message=message)
 
     async def _astream(
         self,
@@ -234,8 +248,12 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
             yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
             return
         chunks = client.stream_chat(call.model, call.messages, **call.routing, **call.options)
+        indexes = BlockIndexes(self.output_version == "v1")
         async for chunk in chunks:
-            yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
+            message = message_chunk(
+                chunk, include_usage=call.stream_usage, tool_index_offset=indexes.offset(chunk)
+            )
+            yield ChatGenerationChunk(message=message)
 
     # -- tools and structured output -------------------------------------------------------------
 
@@ -317,18 +335,27 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        """What LangChain's ``llm.profile`` reports for a model we know: its context window
-        (``max_input_tokens``), image input and tool calling."""
-        facts = KNOWN_MODELS.get(self.model)
-        if facts is None or facts.context_window is None or facts.embedding_dimensions:
+        """What LangChain's ``llm.profile`` reports for a chat model of the catalog: context
+        window (``max_input_tokens``), image input, tool calling, reasoning and its efforts."""
+        spec = model_spec(self.model)
+        if spec is None or spec.task != "Text Generation":
             return None
-        return ModelProfile(
-            max_input_tokens=facts.context_window,
+        profile = ModelProfile(
             text_inputs=True,
             text_outputs=True,
-            image_inputs=facts.vision,
-            tool_calling=facts.function_calling,
+            image_inputs=spec.image_parts,
+            tool_calling=spec.function_calling,
+            reasoning_output=spec.reasoning is not None,
         )
+        if spec.context_window is not None:
+            profile["max_input_tokens"] = spec.context_window
+        if spec.reasoning is not None and spec.reasoning.efforts:
+            profile["reasoning_effort_levels"] = list(spec.reasoning.efforts)
+            if spec.reasoning.default is not None:
+                profile["reasoning_effort_default"] = spec.reasoning.default
+        if spec.deprecation is not None:
+            profile["status"] = "deprecated"
+        return profile
 
     # -- token counting (an estimate on the high side: safe to trim to) -------------------------
 

@@ -11,9 +11,9 @@ from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field
 
 from workers_ai import DEFAULT_EMBEDDING_MODEL
+from workers_ai._catalog import embedding_batch_limit
 from workers_ai._clients import ConnectionFields
 from workers_ai._config import DEFAULT_EMBED_CONCURRENCY
-from workers_ai._models import embedding_batch_limit
 from workers_ai._threads import map_in_threads
 
 

@@ -2,13 +2,20 @@
 
 from workers_ai import WorkersAI
 with WorkersAI() as client:
-    print(client.chat("@cf/meta/llama-3.1-8b-instruct", prompt="Hello").text)
+    print(client.chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", prompt="Hello").text)
 """
 
 from typing import TYPE_CHECKING, Any
 
+from ._catalog import (
+    DEFAULT_CHAT_MODEL,
+    DEFAULT_EMBEDDING_MODEL,
+    Deprecation,
+    ModelSpec,
+    Reasoning,
+    model_spec,
+)
 from ._gateway import GatewayOptions
-from ._models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
 from ._ratelimit import RateLimiter
 from ._request import ChatOptions
 from ._tasks import Classification, Segment, Transcription, Word
@@ -23,7 +30,9 @@ from .errors import (
     ConfigurationError,
     ContextWindowExceededError,
     InvalidRequestError,
+    ModelDeprecatedError,
     NotFoundError,
+    PaidPlanRequiredError,
     PermissionDeniedError,
     QuotaExceededError,
     RateLimitError,
@@ -81,16 +90,21 @@ __all__ = [
     "Classification",
     "ConfigurationError",
     "ContextWindowExceededError",
+    "Deprecation",
     "EmbeddingResult",
     "GatewayOptions",
     "InvalidRequestError",
     "Message",
+    "ModelDeprecatedError",
     "ModelInfo",
+    "ModelSpec",
     "NotFoundError",
+    "PaidPlanRequiredError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
     "RateLimiter",
+    "Reasoning",
     "Segment",
     "ServerError",
     "StreamError",
@@ -103,5 +117,6 @@ __all__ = [
     "WorkersAI",
     "WorkersAIError",
     "estimate_text_tokens",
+    "model_spec",
     "token_pieces",
 ]

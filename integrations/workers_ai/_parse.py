@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._responses import content_text, finish_reason, reasoning_text
+from ._stop import cut_at_stop
 from .errors import UnexpectedResponseError
 from .types import ChatResult, EmbeddingResult, ModelInfo, ToolCall, Usage
 
@@ -58,18 +60,33 @@ def unwrap_envelope(body: Any) -> Any:
 
 
 def parse_usage(raw: Any) -> Usage | None:
+    """Usage in the chat spelling (prompt/completion tokens) or the Responses one (input/output
+    tokens), with cached and reasoning tokens when the server reports them."""
     if not isinstance(raw, Mapping):
         return None
     prompt = as_int(raw.get("prompt_tokens", raw.get("input_tokens")))
     completion = as_int(raw.get("completion_tokens", raw.get("output_tokens")))
     total = as_int(raw.get("total_tokens")) or prompt + completion
-    details = raw.get("prompt_tokens_details")
-    cached = None
-    if isinstance(details, Mapping) and details.get("cached_tokens") is not None:
-        cached = as_int(details.get("cached_tokens"))
     return Usage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cached_tokens=cached
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        cached_tokens=_detail(
+            raw, ("prompt_tokens_details", "input_tokens_details"), "cached_tokens"
+        ),
+        reasoning_tokens=_detail(
+            raw, ("completion_tokens_details", "output_tokens_details"), "reasoning_tokens"
+        ),
     )
+
+
+def _detail(raw: Mapping[str, Any], holders: tuple[str, ...], key: str) -> int | None:
+    """A count inside one of usage's ``*_details`` objects (chat or Responses spelling)."""
+    for holder in holders:
+        details = raw.get(holder)
+        if isinstance(details, Mapping) and details.get(key) is not None:
+            return as_int(details[key])
+    return None
 
 
 def arguments_text(arguments: Any) -> str:
@@ -130,7 +147,7 @@ def _text_and_value(response: Any) -> tuple[str, Any]:
     return _dumps(response), response
 
 
-def _json_value(text: str) -> Any:
+def json_value(text: str) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
@@ -138,9 +155,28 @@ def _json_value(text: str) -> Any:
 
 
 def parse_chat_result(
-    result: Any, *, model: str, cf_ray: str | None = None, json_mode: bool = False
+    result: Any,
+    *,
+    model: str,
+    cf_ray: str | None = None,
+    json_mode: bool = False,
+    stop: Sequence[str] = (),
 ) -> ChatResult:
-    """Any of the three text-generation ``result`` shapes (wire contract §2.3)."""
+    """Any text-generation ``result``, recognised by its own shape (wire contract §2.3): a
+    ``chat.completion`` (``choices``), a Responses object (``output`` items), or the native
+    form (``response`` and/or ``tool_calls``). Any other shape raises, naming its keys.
+    ``stop``: sequences the client applies itself (the text is cut before the first)."""
+    parsed = _parse_chat_result(result, model=model, cf_ray=cf_ray, json_mode=json_mode)
+    if stop:
+        text = cut_at_stop(parsed.text, stop)
+        if text != parsed.text:
+            return parsed.model_copy(update={"text": text, "finish_reason": "stop"})
+    return parsed
+
+
+def _parse_chat_result(
+    result: Any, *, model: str, cf_ray: str | None, json_mode: bool
+) -> ChatResult:
     if not isinstance(result, Mapping):
         raise UnexpectedResponseError(
             f"Text generation returned {type(result).__name__}, not an object: {preview(result)}"
@@ -149,9 +185,16 @@ def parse_chat_result(
     choices = result.get("choices")
     if isinstance(choices, list):
         return _parse_openai_result(raw, choices, model=model, cf_ray=cf_ray, json_mode=json_mode)
+    if isinstance(result.get("output"), list):
+        return _parse_responses_result(raw, model=model, cf_ray=cf_ray, json_mode=json_mode)
+    if "response" not in result and "tool_calls" not in result:
+        raise UnexpectedResponseError(
+            f"Workers AI answered {model} with a result of no known shape (keys: "
+            f"{', '.join(sorted(map(str, result))) or 'none'}): {preview(raw)}"
+        )
     text, value = _text_and_value(result.get("response"))
     if value is None and json_mode and text:
-        value = _json_value(text)
+        value = json_value(text)
     tool_calls = _tool_calls(result.get("tool_calls"))
     return ChatResult(
         text=text,
@@ -161,6 +204,46 @@ def parse_chat_result(
         model=model,
         cf_ray=cf_ray,
         parsed=value,
+        raw=raw,
+    )
+
+
+def _parse_responses_result(
+    raw: dict[str, Any], *, model: str, cf_ray: str | None, json_mode: bool
+) -> ChatResult:
+    """A Responses object: text from message items, reasoning from reasoning items, tool calls
+    from ``function_call`` items (their ``call_id`` is what a tool result answers)."""
+    texts: list[str] = []
+    thoughts: list[str] = []
+    calls: list[ToolCall] = []
+    for item in raw["output"]:
+        if not isinstance(item, Mapping):
+            raise UnexpectedResponseError(f"A Responses output item is not an object: {item!r}")
+        kind = item.get("type")
+        if kind == "message":
+            texts.append(content_text(item, ("output_text", "text", "refusal")))
+        elif kind == "reasoning":
+            thoughts.append(reasoning_text(item))
+        elif kind == "function_call":
+            calls.append(parse_tool_call({**item, "id": item.get("call_id") or item.get("id")}))
+        # Other items (web search, MCP calls, ...) carry no chat content.
+    text = "".join(texts)
+    reasoning = "\n".join(t for t in thoughts if t) or None
+    if not (text or calls or reasoning):
+        kinds = ", ".join(sorted({str(i.get("type")) for i in raw["output"]})) or "none"
+        raise UnexpectedResponseError(
+            f"Workers AI answered {model} with Responses output that holds no text, reasoning "
+            f"or tool call (status {raw.get('status')!r}, item types: {kinds})"
+        )
+    return ChatResult(
+        text=text,
+        tool_calls=calls,
+        usage=parse_usage(raw.get("usage")),
+        finish_reason=finish_reason(raw, bool(calls)),
+        model=_str(raw.get("model")) or model,
+        cf_ray=cf_ray,
+        reasoning=reasoning,
+        parsed=json_value(text) if json_mode and text else None,
         raw=raw,
     )
 
@@ -186,7 +269,7 @@ def _parse_openai_result(
         text, value = _text_and_value(choice.get("text"))
         reasoning, tool_calls = None, []
     if value is None and json_mode and text:
-        value = _json_value(text)
+        value = json_value(text)
     return ChatResult(
         text=text,
         tool_calls=tool_calls,
@@ -260,5 +343,6 @@ def parse_model_info(item: Any) -> ModelInfo:
         function_calling=str(properties.get("function_calling", "")).lower() in _TRUE,
         vision=str(properties.get("vision", "")).lower() in _TRUE,
         output_dimensions=_optional_int(properties.get("output_dimensions")),
+        created_at=item["created_at"] if isinstance(item.get("created_at"), str) else None,
         properties=properties,
     )

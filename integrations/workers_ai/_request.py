@@ -8,8 +8,16 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
+from ._catalog import (
+    ModelSpec,
+    ResultShape,
+    catalog,
+    embedding_batch_limit,
+    model_spec,
+    result_shape,
+    takes_images,
+)
 from ._gateway import GatewayOptions
-from ._models import embedding_batch_limit, result_family, takes_images, vision_models
 from .errors import InvalidRequestError
 from .types import ROLES, Message
 
@@ -31,6 +39,10 @@ class ChatOptions(TypedDict, total=False):
     response_format: Mapping[str, Any] | None
     raw: bool | None
     lora: str | None
+    reasoning_effort: str | None
+    """How hard a reasoning model thinks: one of the efforts its catalog entry lists."""
+    thinking: bool | None
+    """Turn a reasoning model's thinking on or off (``chat_template_kwargs``)."""
     extra: Mapping[str, Any] | None
 
 
@@ -121,7 +133,7 @@ def normalize_response_format(model: str, response_format: Mapping[str, Any]) ->
             f"response_format type must be 'json_object' or 'json_schema', got {kind!r}"
         )
     name, schema, strict = _split_json_schema(response_format.get("json_schema"))
-    if result_family(model) == "openai":
+    if result_shape(model) == "openai":
         envelope: dict[str, Any] = {"name": name, "schema": schema}
         if strict is not None:
             envelope["strict"] = strict
@@ -144,7 +156,17 @@ def _normalize_wire_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def normalize_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+# Where a chat.completion-shaped model takes an assistant turn's earlier reasoning: the field
+# vLLM reads (Cloudflare's own provider sends it there for kimi and glm; workers-ai-provider
+# convert-to-workersai-chat-messages.ts).
+REASONING_INPUT_FIELD = "reasoning"
+
+
+def normalize_messages(
+    messages: Sequence[Message], shape: ResultShape = "legacy"
+) -> list[dict[str, Any]]:
+    """Messages as the wire takes them. An assistant turn's ``reasoning`` is kept only where it
+    helps: on a turn with tool calls, for a model of the ``openai`` or ``responses`` shape."""
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
         raise InvalidRequestError("messages must be a list of {'role', 'content'} dicts")
     if not messages:
@@ -164,6 +186,9 @@ def normalize_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
             wire["content"] = ""
         if wire.get("tool_calls"):
             wire["tool_calls"] = [_normalize_wire_tool_call(c) for c in wire["tool_calls"]]
+        reasoning = wire.pop("reasoning", None)
+        if reasoning and shape in ("openai", "responses") and wire.get("tool_calls"):
+            wire[REASONING_INPUT_FIELD] = reasoning
         out.append(wire)
     return out
 
@@ -180,8 +205,73 @@ def check_images_allowed(model: str, messages: Sequence[Mapping[str, Any]]) -> N
     if takes_images(model) is False and any(_has_image(m) for m in messages):
         raise InvalidRequestError(
             f"{model} has no vision and cannot take image input; use a vision model such as "
-            f"{', '.join(vision_models())}, or send text only."
+            f"{', '.join(catalog().image_models())}, or send text only."
         )
+
+
+def check_reasoning(
+    model: str, spec: ModelSpec | None, effort: str | None, thinking: bool | None
+) -> tuple[str | None, str | None]:
+    """``reasoning_effort`` and ``thinking`` checked against the catalog, before the network:
+    the effort to send, and the ``chat_template_kwargs`` key that carries ``thinking`` (None
+    when nothing is to be sent for it). A model the catalog lacks is left to Cloudflare."""
+    if effort is None and thinking is None:
+        return None, None
+    if spec is None:
+        return effort, "enable_thinking" if thinking is not None else None
+    reasoning = spec.reasoning
+    if reasoning is None:
+        asked = "reasoning_effort" if effort is not None else "thinking"
+        raise InvalidRequestError(
+            f"{model} is not a reasoning model, so it takes no {asked}; models that reason: "
+            f"{', '.join(catalog().with_reasoning_effort())}."
+        )
+    if effort is not None:
+        if not reasoning.efforts:
+            raise InvalidRequestError(
+                f"{model} takes no reasoning_effort (Cloudflare lists no efforts for it); "
+                f"models that take one: {', '.join(catalog().with_reasoning_effort())}."
+            )
+        if not reasoning.accepts(effort):
+            allowed = ", ".join(repr(e) for e in (*reasoning.efforts, *reasoning.aliases))
+            raise InvalidRequestError(
+                f"reasoning_effort={effort!r} is not one {model} takes; use one of {allowed}."
+            )
+    toggle = None
+    if thinking is not None:
+        if reasoning.toggle is not None:
+            toggle = reasoning.toggle
+        elif not thinking:
+            lower = " Lower it with reasoning_effort='low' instead." if reasoning.efforts else ""
+            raise InvalidRequestError(
+                f"{model}'s reasoning cannot be turned off (it has no thinking switch).{lower}"
+            )
+    return effort, toggle
+
+
+def client_side_stop(model: str, options: ChatOptions) -> tuple[str, ...]:
+    """Stop sequences the client must apply itself: the Responses API (gpt-oss) has no
+    ``stop``, so the answer is cut where the request asked."""
+    stop = options.get("stop")
+    if not stop or result_shape(model) != "responses":
+        return ()
+    return (stop,) if isinstance(stop, str) else tuple(stop)
+
+
+def _input(
+    model: str, messages: Sequence[Message] | None, prompt: str | None, shape: ResultShape
+) -> dict[str, Any]:
+    if messages is not None and prompt is not None:
+        raise InvalidRequestError("Pass either messages or prompt, not both")
+    if prompt is not None:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidRequestError("prompt is empty")
+        return {"prompt": prompt}
+    if messages is None:
+        raise InvalidRequestError("Pass messages or a prompt")
+    wire = normalize_messages(messages, shape)
+    check_images_allowed(model, wire)
+    return {"messages": wire}
 
 
 def build_chat_body(
@@ -192,22 +282,35 @@ def build_chat_body(
     stream: bool,
     options: ChatOptions,
 ) -> dict[str, Any]:
+    """The body of a chat request to ``model``, in the form its family takes."""
     check_option_names(options)
     if not model or not isinstance(model, str):
         raise InvalidRequestError("model is empty: name a Workers AI model, e.g. @cf/meta/...")
-    if messages is not None and prompt is not None:
-        raise InvalidRequestError("Pass either messages or prompt, not both")
-    body: dict[str, Any]
-    if prompt is not None:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise InvalidRequestError("prompt is empty")
-        body = {"prompt": prompt}
-    elif messages is not None:
-        body = {"messages": normalize_messages(messages)}
-        check_images_allowed(model, body["messages"])
-    else:
-        raise InvalidRequestError("Pass messages or a prompt")
+    shape = result_shape(model)
+    spec = model_spec(model)
+    body = _input(model, messages, prompt, shape)
+    effort, toggle = check_reasoning(
+        model, spec, options.get("reasoning_effort"), options.get("thinking")
+    )
+    if shape == "responses":
+        from ._responses import responses_body  # only gpt-oss requests need it
 
+        body = responses_body(body, model, options, effort, stream=stream)
+    else:
+        _add_chat_options(body, model, shape, options, stream=stream)
+        if effort is not None:
+            body["reasoning_effort"] = effort
+        if toggle is not None:
+            body["chat_template_kwargs"] = {toggle: bool(options.get("thinking"))}
+    extra = options.get("extra")
+    if extra:
+        body.update(extra)
+    return body
+
+
+def _add_chat_options(
+    body: dict[str, Any], model: str, shape: ResultShape, options: ChatOptions, *, stream: bool
+) -> None:
     for name in _PLAIN_OPTIONS:
         value = options.get(name)
         if value is not None:
@@ -226,12 +329,8 @@ def build_chat_body(
         body["response_format"] = normalize_response_format(model, response_format)
     if stream:
         body["stream"] = True
-        if result_family(model) == "openai":
+        if shape == "openai":
             body["stream_options"] = {"include_usage": True}
-    extra = options.get("extra")
-    if extra:
-        body.update(extra)
-    return body
 
 
 def embedding_batches(

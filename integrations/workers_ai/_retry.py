@@ -9,7 +9,9 @@ from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ModelDeprecatedError,
     NotFoundError,
+    PaidPlanRequiredError,
     QuotaExceededError,
     RateLimitError,
     ServerError,
@@ -36,11 +38,14 @@ _MODEL_UNAVAILABLE_CODES = frozenset({5007, 3042})
 
 def warrants_fallback(error: WorkersAIError) -> bool:
     """After the retries on a model: try the next one on capacity (429/3040), server errors,
-    timeouts or an unavailable model; never on auth, bad input or the daily quota (3036),
-    which another model would meet just the same."""
+    timeouts, an unavailable, retired or paid-plan model; never on auth, bad input or the daily
+    quota (3036), which another model would meet just the same."""
     if isinstance(error, QuotaExceededError):
         return False
-    if isinstance(error, (RateLimitError, ServerError, APITimeoutError)):
+    if isinstance(
+        error,
+        (RateLimitError, ServerError, APITimeoutError, ModelDeprecatedError, PaidPlanRequiredError),
+    ):
         return True
     return isinstance(error, NotFoundError) and error.code in _MODEL_UNAVAILABLE_CODES
 

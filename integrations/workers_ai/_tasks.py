@@ -114,7 +114,7 @@ def translation_payload(
 
 
 def summary_payload(text: str, max_length: int | None = None) -> dict[str, Any]:
-    """bart-large-cnn's body; ``max_length`` is in tokens (the model's default is 1024)."""
+    """A summarization model's body (bart-large-cnn's schema); ``max_length`` is in tokens."""
     payload: dict[str, Any] = {"input_text": text}
     if max_length is not None:
         payload["max_length"] = max_length

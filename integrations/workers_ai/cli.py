@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ._models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
+from ._catalog import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
 from ._request import ChatOptions
 from .client import WorkersAI
 from .errors import ConfigurationError, WorkersAIError
@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", help="bearer token to require (default: env or random)")
     serve.add_argument("--account-id", help="account id to serve (default: env or 'local')")
     serve.add_argument("--backend", choices=("echo", "llama", "auto"), default="auto")
+    serve.add_argument(
+        "--paid",
+        action="store_true",
+        help="serve a Workers Paid account (else models that need Paid answer 403 / 5035)",
+    )
 
     chat = commands.add_parser("chat", parents=[connection], help="ask a text-generation model")
     chat.add_argument("prompt")
@@ -115,6 +120,7 @@ def _serve(args: argparse.Namespace) -> None:
             token=args.token,
             account_id=args.account_id,
             backend=args.backend,
+            paid_plan=args.paid,
         )
     except BackendUnavailable as error:
         raise ConfigurationError(str(error)) from error

@@ -24,10 +24,10 @@ from pydantic import SecretStr
 from typing_extensions import Self, Unpack
 
 from . import _batch, _tasks
+from ._catalog import checked_model, context_window
 from ._config import DEFAULT_EMBED_CONCURRENCY, GATEWAY_TOKEN_ENV, ClientConfig, first_env
 from ._gateway import AUTH_HEADER as GATEWAY_AUTH_HEADER
 from ._gateway import GatewayOptions, gateway_options, require_gateway
-from ._models import model_facts
 from ._parse import (
     as_int,
     embedding_result,
@@ -43,6 +43,7 @@ from ._request import (
     ChatOptions,
     build_chat_body,
     check_run_payload,
+    client_side_stop,
     embedding_batches,
 )
 from ._retry import RetryPolicy, warrants_fallback
@@ -60,7 +61,7 @@ from .errors import (
     error_from_response,
     failure_in_envelope,
 )
-from .streaming import StreamParser, chunk_from_result
+from .streaming import chunk_from_result, stream_parser
 from .types import (
     BatchItem,
     BatchStatus,
@@ -113,6 +114,8 @@ class _Request:
     headers: Mapping[str, str] | None = None
     model: str = ""
     json_mode: bool = False
+    stop: tuple[str, ...] = ()
+    """Stop sequences the client applies itself (the model's API has none)."""
 
 
 @functools.cache
@@ -318,6 +321,7 @@ class _Core:
         options: ChatOptions,
         gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> _Request:
+        model = checked_model(model)
         body = build_chat_body(model, messages, prompt, stream=stream, options=options)
         return _Request(
             "POST",
@@ -325,7 +329,8 @@ class _Core:
             json=body,
             headers=self._run_headers(gateway),
             model=model,
-            json_mode="response_format" in body,
+            json_mode=options.get("response_format") is not None,
+            stop=client_side_stop(model, options),
         )
 
     def _embed_requests(
@@ -335,6 +340,7 @@ class _Core:
         gateway: GatewayOptions | Mapping[str, Any] | None = None,
         batch_size: int | None = None,
     ) -> list[_Request]:
+        model = checked_model(model)
         url = self._run_url(model)
         headers = self._run_headers(gateway)
         return [
@@ -348,6 +354,7 @@ class _Core:
         inputs: Mapping[str, Any] | bytes,
         gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> _Request:
+        model = checked_model(model)
         headers = self._run_headers(gateway)
         if isinstance(inputs, (bytes, bytearray, memoryview)):
             # Binary input (audio, images): the body is the bytes themselves.
@@ -363,6 +370,7 @@ class _Core:
 
     def _batch_request(self, model: str, body: dict[str, Any]) -> _Request:
         # Straight to the API, gateway or not: Cloudflare documents the Batch API there.
+        model = checked_model(model)
         url = self._config.api_run_url(model)
         return _Request("POST", url, json=body, params=dict(_batch.QUEUE_PARAMS), model=model)
 
@@ -414,7 +422,7 @@ class _Core:
                 response.content,
                 response.headers,
                 model=request.model or None,
-                context_window=model_facts(request.model).context_window,
+                context_window=context_window(request.model),
             )
         return None
 
@@ -467,6 +475,7 @@ class _Core:
             model=request.model,
             cf_ray=response.headers.get("cf-ray"),
             json_mode=request.json_mode,
+            stop=request.stop,
         )
 
     def _embedding_result(
@@ -755,7 +764,9 @@ class WorkersAI(_Core):
         fallback_models: Sequence[str] | None = None,
         gateway: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> str:
-        """A summary of ``text`` (bart-large-cnn); ``max_length`` bounds it in tokens."""
+        """A summary of ``text`` from a summarization model (``{input_text, max_length}`` in,
+        ``{summary}`` out); ``max_length`` bounds it in tokens. Cloudflare retired the only one
+        of its catalog, bart-large-cnn, on 2026-05-30: ``chat`` a model instead."""
         payload = _tasks.summary_payload(text, max_length)
         return _tasks.parse_summary(
             self._run_built(model, lambda _: payload, fallback_models, gateway)
@@ -939,7 +950,9 @@ class WorkersAI(_Core):
                                 raise error
                             yield chunk_from_result(self._chat_result(request, response))
                             return
-                        parser = StreamParser(request.model, response.headers.get("cf-ray"))
+                        parser = stream_parser(
+                            request.model, response.headers.get("cf-ray"), request.stop
+                        )
                         events = SSEDataDecoder()
                         body = response.iter_bytes()
                         for received in body:
@@ -1341,7 +1354,9 @@ class AsyncWorkersAI(_Core):
                                 raise error
                             yield chunk_from_result(self._chat_result(request, response))
                             return
-                        parser = StreamParser(request.model, response.headers.get("cf-ray"))
+                        parser = stream_parser(
+                            request.model, response.headers.get("cf-ray"), request.stop
+                        )
                         events = SSEDataDecoder()
                         body = response.aiter_bytes()
                         async for received in body:

@@ -75,6 +75,26 @@ class NotFoundError(APIStatusError):
     """No such model (5007, 3042) or account (7003), or another 404."""
 
 
+class ModelDeprecatedError(NotFoundError):
+    """The model was retired (``deprecated_on``); ``replacement`` names what to use instead.
+
+    Raised before the network when the model catalog dates the retirement in the past (no
+    request is spent, and a retired model Cloudflare aliases to a dearer one is not billed
+    silently), or built from Cloudflare's answer (410, code 5028) when the catalog did not know.
+    """
+
+    model: str | None = None
+    deprecated_on: str | None = None
+    replacement: str | None = None
+
+
+class PaidPlanRequiredError(PermissionDeniedError):
+    """403 code 5035: the model needs Workers Paid (or AI Gateway credits); the message names
+    Free-plan models of the same task. ``alternatives`` lists them."""
+
+    alternatives: tuple[str, ...] = ()
+
+
 class RateLimitError(APIStatusError):
     """429 code 3040 (out of capacity) or another transient 429: retry later."""
 
@@ -113,6 +133,9 @@ class BatchTimeoutError(WorkersAIError):
 
 # Cloudflare codes, one place each.
 CONTEXT_WINDOW_CODE = 5021
+NO_SUCH_MODEL_CODE = 5007
+MODEL_DEPRECATED_CODE = 5028
+PAID_PLAN_CODE = 5035
 GATEWAY_UNAUTHORIZED_CODE = 2009
 GATEWAY_NOT_FOUND_CODE = 2001
 # Context-window rejections: "... tokens (35000) exceeded this model context window limit
@@ -134,7 +157,7 @@ _ADVICE: dict[int, str] = {
     ),
     7003: "Check the account id (CLOUDFLARE_ACCOUNT_ID): Cloudflare could not route to it.",
     7000: "Check the base URL and the model name: Cloudflare has no route for that path.",
-    5007: "Check the model name; `workers-ai models` lists the models you can use.",
+    NO_SUCH_MODEL_CODE: "Check the model name; `workers-ai models` lists the models you can use.",
     3042: "Check the model name; `workers-ai models` lists the models you can use.",
     5006: "The request does not fit the model's input schema; see the message for the field.",
     3040: "Cloudflare is out of capacity for this model right now; retry in a moment.",
@@ -223,7 +246,11 @@ def _error_class(status: int, code: int | None, detail: str) -> type[APIStatusEr
         return ContextWindowExceededError
     if code == 3036:
         return QuotaExceededError
-    if code in (5007, 3042, 7003, GATEWAY_NOT_FOUND_CODE):
+    if code == MODEL_DEPRECATED_CODE or (status == 410 and code is None):
+        return ModelDeprecatedError
+    if code == PAID_PLAN_CODE:
+        return PaidPlanRequiredError
+    if code in (NO_SUCH_MODEL_CODE, 3042, 7003, GATEWAY_NOT_FOUND_CODE):
         return NotFoundError
     if code in (10000, GATEWAY_UNAUTHORIZED_CODE) or status == 401:
         return AuthenticationError
@@ -276,7 +303,9 @@ def error_from_response(
             detail = f"a body that is not JSON: {text[:200]!r}"
 
     where = f"{status}" + (f" (code {code})" if code is not None else "")
-    advice = _ADVICE.get(code, "") if code is not None else ""
+    cls = _error_class(status, code, detail)
+    advice = _model_advice(cls, code, model)
+    advice = advice or (_ADVICE.get(code, "") if code is not None else "")
     advice = advice or _status_advice(status)
     parts = [f"Workers AI returned {where}: {detail or 'no message'}."]
     if advice:
@@ -285,12 +314,11 @@ def error_from_response(
         parts.append(f"Retry-After: {retry_after:g} s.")
     if cf_ray:
         parts.append(f"[cf-ray {cf_ray}]")
-    cls = _error_class(status, code, detail)
     if cls is ContextWindowExceededError:
         return _context_window_error(
             parts, detail, model, context_window, status, code, errors, cf_ray
         )
-    return cls(
+    error = cls(
         " ".join(parts),
         status=status,
         code=code,
@@ -298,6 +326,50 @@ def error_from_response(
         cf_ray=cf_ray,
         retry_after=retry_after,
     )
+    if isinstance(error, ModelDeprecatedError):
+        _fill_deprecation(error, model, detail)
+    elif isinstance(error, PaidPlanRequiredError) and model:
+        from ._catalog import catalog
+
+        spec = catalog().get(model)
+        error.alternatives = tuple(catalog().alternatives(spec)) if spec is not None else ()
+    return error
+
+
+_DEPRECATED_ON_TEXT = re.compile(r"deprecated on (?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})")
+
+
+def _model_advice(cls: type[APIStatusError], code: int | None, model: str | None) -> str:
+    """What to do about a model Cloudflare refused, from what the catalog knows of it."""
+    if not model:
+        return ""
+    from ._catalog import catalog, paid_plan_advice  # the catalog loads only when needed
+
+    if cls is PaidPlanRequiredError:
+        return paid_plan_advice(catalog().get(model), model)
+    if cls is ModelDeprecatedError:
+        spec = catalog().get(model)
+        replacement = spec.deprecation.replacement if spec and spec.deprecation else None
+        return f"Use {replacement} instead." if replacement else ""
+    if code == NO_SUCH_MODEL_CODE:
+        close = catalog().suggest(model)
+        if close:
+            return f"Did you mean {' or '.join(close)}? `workers-ai models` lists them all."
+    return ""
+
+
+def _fill_deprecation(error: ModelDeprecatedError, model: str | None, detail: str) -> None:
+    from ._catalog import catalog
+
+    spec = catalog().get(model) if model else None
+    found = _DEPRECATED_ON_TEXT.search(detail)
+    error.model = model
+    if found:
+        error.deprecated_on = found.group("date")
+    elif spec is not None and spec.deprecation is not None:
+        error.deprecated_on = spec.deprecation.date.isoformat()
+    if spec is not None and spec.deprecation is not None:
+        error.replacement = spec.deprecation.replacement
 
 
 def _context_window_error(

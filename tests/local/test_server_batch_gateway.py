@@ -18,7 +18,7 @@ from workers_ai.local.echo import EchoBackend
 from workers_ai.local.gateway import CachedAnswer, CachePolicy, Gateway
 
 EMBED = "@cf/baai/bge-base-en-v1.5"
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 GATEWAY_TOKEN = "gateway-secret"
 
 

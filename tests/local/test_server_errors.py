@@ -9,7 +9,7 @@ import pytest
 
 from workers_ai.local import LocalServer
 
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 EMBED = "@cf/baai/bge-base-en-v1.5"
 QWEN_EMBED = "@cf/qwen/qwen3-embedding-0.6b"
 

@@ -13,7 +13,7 @@ from httpx_sse import connect_sse
 from workers_ai.local import LocalServer
 from workers_ai.local.faults import FaultError
 
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"
 BODY = {"messages": [{"role": "user", "content": "one two three four"}]}
 

@@ -26,7 +26,7 @@ def test_local_server_lifecycle_on_a_free_port() -> None:
         assert one.base_url == f"http://127.0.0.1:{one.port}/client/v4"
         assert one.gateway_url == f"{one.root_url}/v1"
         response = httpx.post(
-            f"{one.base_url}/accounts/acct/ai/run/@cf/meta/llama-3.1-8b-instruct",
+            f"{one.base_url}/accounts/acct/ai/run/@cf/meta/llama-3.1-8b-instruct-fp8",
             json={"prompt": "hi"},
             headers={"authorization": "Bearer tok"},
         )
@@ -57,7 +57,7 @@ def test_resolve_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     line = banner("http://127.0.0.1:1/client/v4", creds, EchoBackend())
     assert "from-env" not in line and "token=$CF_API_TOKEN" in line
     assert line.startswith("Workers AI local server: WORKERS_AI_BASE_URL=http://127.0.0.1:1/")
-    assert line.endswith("account=env-acct token=$CF_API_TOKEN backend=echo")
+    assert line.endswith("account=env-acct token=$CF_API_TOKEN backend=echo plan=free")
 
 
 def test_make_backend() -> None:
@@ -84,7 +84,7 @@ def test_run_server_prints_the_banner_and_serves() -> None:
         prefix = "Workers AI local server: WORKERS_AI_BASE_URL="
         assert line.startswith(prefix), line
         base_url = line[len(prefix) :].split()[0]
-        assert line.endswith("account=cli token=cli-token backend=echo")
+        assert line.endswith("account=cli token=cli-token backend=echo plan=free")
         response = httpx.get(
             f"{base_url}/accounts/cli/ai/models/search",
             headers={"authorization": "Bearer cli-token"},

@@ -20,7 +20,7 @@ from workers_ai.local.backends import (
     TextPiece,
     ToolSpec,
 )
-from workers_ai.local.catalog import SearchQuery, echo_catalog, search
+from workers_ai.local.catalog import SearchQuery, search, served_catalog
 from workers_ai.local.echo import EchoBackend, hashed_vector, split_tokens, value_for_schema
 from workers_ai.local.faults import Fault, FaultBook, apply_to_frames, malformed, parse_fault
 from workers_ai.local.streams import (
@@ -34,7 +34,7 @@ from workers_ai.local.wire import collect
 
 
 def request(text: str, max_tokens: int = 256, **kw: Any) -> GenerationRequest:
-    model = "@cf/meta/llama-3.1-8b-instruct"
+    model = "@cf/meta/llama-3.1-8b-instruct-fp8"
     return GenerationRequest(model, (Message("user", text),), max_tokens, **kw)
 
 
@@ -147,7 +147,7 @@ def test_legacy_events_pad_tokens_and_end_with_usage() -> None:
 
 
 def test_catalog_search_pages_and_filters() -> None:
-    entries = echo_catalog()
+    entries = served_catalog()
     names = [e.name for e in entries]
     assert names == sorted(names) and len(names) == len(set(names))
     items, info = search(entries, SearchQuery(page=2, per_page=4, task="TEXT GENERATION"))

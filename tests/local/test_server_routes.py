@@ -14,9 +14,9 @@ import pytest
 
 from workers_ai.local import LocalServer
 
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
-OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"
+OPENAI = "@cf/aisingapore/gemma-sea-lion-v4-27b-it"  # chat.completion shape, no reasoning
 EMBED = "@cf/baai/bge-base-en-v1.5"
 
 WEATHER_TOOL = {
@@ -438,7 +438,7 @@ def test_models_search_paging(http: httpx.Client, server: LocalServer) -> None:
     assert len(names) == len(set(names)) == total
     for family_member in (LEGACY, SCOUT, OPENAI, "@cf/openai/gpt-oss-20b", EMBED):
         assert family_member in names
-    assert "@cf/mistralai/mistral-7b-instruct-v0.1" in names
+    assert "@cf/meta/llama-3.1-8b-instruct" not in names  # retired on 2026-05-30
 
 
 def test_models_search_items_and_filters(http: httpx.Client, server: LocalServer) -> None:
@@ -461,7 +461,10 @@ def test_models_search_items_and_filters(http: httpx.Client, server: LocalServer
     llama33 = next(m for m in text if m["name"] == "@cf/meta/llama-3.3-70b-instruct-fp8-fast")
     props = {p["property_id"]: p["value"] for p in llama33["properties"]}
     assert props["context_window"] == "24000" and props["function_calling"] == "true"
-    assert all(isinstance(p["value"], str) for m in text for p in m["properties"])
+    # As Cloudflare lists them: strings, but for price (a list) and reasoning_effort (an object).
+    for prop in (p for m in text for p in m["properties"]):
+        expected = {"price": list, "reasoning_effort": dict}.get(prop["property_id"], str)
+        assert isinstance(prop["value"], expected), prop
     assert llama33["task"]["id"] == "c329a1f9-323d-4e91-b2aa-582dd4188d34"
     found = search(http, server, search="GPT-OSS")["result"]
     assert {m["name"] for m in found} == {"@cf/openai/gpt-oss-120b", "@cf/openai/gpt-oss-20b"}

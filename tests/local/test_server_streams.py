@@ -11,9 +11,9 @@ from httpx_sse import connect_sse
 
 from workers_ai.local import LocalServer
 
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
-OPENAI = "@cf/openai/gpt-oss-20b"
+OPENAI = "@cf/aisingapore/gemma-sea-lion-v4-27b-it"  # chat.completion shape, no reasoning
 TOOL = {
     "type": "function",
     "function": {

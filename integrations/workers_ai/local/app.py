@@ -22,6 +22,7 @@ import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -37,7 +38,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workers_ai._models import result_family
+from workers_ai._catalog import DEFAULT_REASONING_FIELD, ModelSpec, model_spec, result_shape
 from workers_ai.local import batch as batch_mod
 from workers_ai.local import catalog as catalog_mod
 from workers_ai.local import faults as faults_mod
@@ -48,7 +49,6 @@ from workers_ai.local.backends import (
     CatalogEntry,
     GenerationEvent,
     GenerationRequest,
-    Task,
 )
 from workers_ai.local.batch import BatchBook
 from workers_ai.local.errors import (
@@ -58,8 +58,11 @@ from workers_ai.local.errors import (
     bad_input,
     method_not_allowed,
     missing_body,
+    model_retired,
     no_route,
+    no_stand_in,
     no_such_model,
+    paid_plan_required,
 )
 from workers_ai.local.faults import ConnectionReset, Fault, FaultBook, StreamAborted
 from workers_ai.local.gateway import CachedAnswer, Gateway, GatewayError
@@ -70,15 +73,19 @@ from workers_ai.local.streams import (
     openai_chunks,
     random_padding,
     regroup_writes,
+    responses_events,
     scout_events,
     sse_frame,
+    typed_sse_frame,
 )
 from workers_ai.local.validate import (
     include_usage,
+    is_responses_body,
     json_type,
     parse_embedding,
     parse_generation,
     parse_openai_embedding,
+    parse_responses,
     wants_stream,
 )
 from workers_ai.local.wire import (
@@ -113,12 +120,14 @@ def create_app(
     log: RequestLog | None = None,
     batches: BatchBook | None = None,
     gateway: Gateway | None = None,
+    paid_plan: bool = False,
 ) -> Starlette:
     """The local Workers AI server as an ASGI app.
 
     ``faults``, ``log``, ``batches`` and ``gateway`` may be passed in to share them with
     in-process test helpers (see :class:`workers_ai.local.server.LocalServer`); by default the
-    app owns fresh ones.
+    app owns fresh ones. ``paid_plan``: the account is on Workers Paid, so models that need it
+    answer (on the Free plan they answer 403 / 5035, as Cloudflare's do).
     """
     svc = _Service(
         token,
@@ -128,6 +137,7 @@ def create_app(
         log or RequestLog(),
         batches or BatchBook(),
         gateway or Gateway(),
+        paid_plan,
     )
 
     def data(path: str, handler: Handler) -> Route:
@@ -139,9 +149,11 @@ def create_app(
         Route(f"{API_PREFIX}/models/search", search, methods=["GET"]),
         data(f"{API_PREFIX}/v1/chat/completions", svc.openai_chat),
         data(f"{API_PREFIX}/v1/embeddings", svc.openai_embed),
+        data(f"{API_PREFIX}/v1/responses", svc.openai_responses),
         # The gateway's v1 routes must precede its catch-all model route.
         data(f"{GATEWAY_PREFIX}/v1/chat/completions", svc.openai_chat),
         data(f"{GATEWAY_PREFIX}/v1/embeddings", svc.openai_embed),
+        data(f"{GATEWAY_PREFIX}/v1/responses", svc.openai_responses),
         data(f"{GATEWAY_PREFIX}/{{model:path}}", svc.run),
         Route(f"{CONTROL_PREFIX}/faults", svc.control_faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{CONTROL_PREFIX}/requests", svc.control_requests, methods=["GET", "DELETE"]),
@@ -301,7 +313,9 @@ class _Service:
         log: RequestLog,
         batches: BatchBook,
         gateway: Gateway,
+        paid_plan: bool,
     ) -> None:
+        self._paid_plan = paid_plan
         self._token = token
         self._account_id = account_id
         self._backend = backend
@@ -424,10 +438,17 @@ class _Service:
         self._log.update(entry, status=err.status)
         return error_response(err)
 
-    def _model(self, name: str, task: Task | None = None) -> CatalogEntry:
+    def _model(self, name: str, task: str | None = None) -> CatalogEntry:
+        """The served model ``name``: a retired one answers 410 / 5028, one that needs Workers
+        Paid 403 / 5035 on a Free-plan account, an unknown one 400 / 5007."""
         entry = self._catalog.get(name)
+        spec = model_spec(name)
+        if entry is None and spec is not None and spec.retired():
+            raise model_retired(spec)
         if entry is None or (task is not None and entry.task != task):
             raise no_such_model(name)
+        if spec is not None and spec.paid_only and not self._paid_plan:
+            raise paid_plan_required(name)
         return entry
 
     # -- running the backend off the event loop ---------------------------------------------
@@ -448,7 +469,13 @@ class _Service:
             raise ApiError(500, 3001, faults_mod.INTERNAL_ERROR_MESSAGE) from exc
 
     async def _stream(
-        self, request: GenerationRequest, shape: Shaper, fault: Fault | None
+        self,
+        request: GenerationRequest,
+        shape: Shaper,
+        fault: Fault | None,
+        *,
+        frame: Callable[[dict[str, Any]], bytes] = sse_frame,
+        done: bool = True,
     ) -> Response:
         def start() -> tuple[GenerationEvent | None, Iterator[GenerationEvent]]:
             events = iter(self._backend.generate(request))
@@ -460,7 +487,7 @@ class _Service:
         if first is None:
             raise ApiError(500, 3001, faults_mod.INTERNAL_ERROR_MESSAGE)
         payloads = shape(itertools.chain([first], events))
-        frames = itertools.chain(map(sse_frame, payloads), [DONE_FRAME])
+        frames = itertools.chain(map(frame, payloads), [DONE_FRAME] if done else [])
         writes = regroup_writes(faults_mod.apply_to_frames(fault, frames))
         headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
         return StreamingResponse(_iterate_off_loop(writes), headers=headers)
@@ -499,24 +526,40 @@ class _Service:
             embed = parse_embedding(data, model)
             vectors = await self._embed(model, embed.texts)
             return await self._reply(envelope(embedding_result(vectors, embed.pooling)), fault)
+        family = result_shape(model)
+        if entry.task != "Text Generation" or family == "decision":
+            raise no_stand_in(model, entry.task)
         stream = wants_stream(data)
-        gen = parse_generation(data, model, openai_route=False)
-        family = result_family(model)
-        completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if family == "responses" and is_responses_body(data):
+            gen = parse_responses(data, model)
+        else:
+            gen = parse_generation(data, model, openai_route=False)
+            if family == "responses":
+                family = "openai"  # gpt-oss given messages answers as a chat completion
+        if family in ("legacy", "scout"):
+            gen = replace(gen, reasoning=False)  # these think inside their text, if at all
+        completion_id, created = uuid.uuid4().hex, int(time.time())
+        field = _reasoning_field(model_spec(model))
         if stream and not _is(fault, "json_for_stream"):
             shape: Shaper
             if family == "legacy":
                 shape = partial(legacy_events, pad=self._pad)
             elif family == "scout":
                 shape = partial(scout_events, pad=self._pad)
+            elif family == "responses":
+                shape = partial(
+                    responses_events, response_id=completion_id, created=created, model=model
+                )
+                return await self._stream(gen, shape, fault, frame=typed_sse_frame)
             else:
                 shape = partial(
                     openai_chunks,
-                    completion_id=completion_id,
+                    completion_id=f"chatcmpl-{completion_id}",
                     created=created,
                     model=model,
                     usage="every_chunk",
                     native_terminal=True,
+                    reasoning_field=field,
                 )
             return await self._stream(gen, shape, fault)
         completion = await self._complete(gen)
@@ -525,8 +568,9 @@ class _Service:
             completion,
             json_mode=gen.response_format is not None,
             model=model,
-            completion_id=completion_id,
+            completion_id=f"chatcmpl-{completion_id}" if family == "openai" else completion_id,
             created=created,
+            reasoning_field=field,
         )
         return await self._reply(envelope(result), fault)
 
@@ -537,6 +581,7 @@ class _Service:
         stream, with_usage = wants_stream(data), include_usage(data)
         gen = parse_generation(data, model, openai_route=True)
         completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        field = _reasoning_field(model_spec(model))
         if stream and not _is(fault, "json_for_stream"):
             shape = partial(
                 openai_chunks,
@@ -545,13 +590,43 @@ class _Service:
                 model=model,
                 usage="final" if with_usage else "none",
                 native_terminal=False,
+                reasoning_field=field,
             )
             return await self._stream(gen, shape, fault)
         completion = await self._complete(gen)
         body_out = chat_completion(
-            completion, model=model, completion_id=completion_id, created=created
+            completion,
+            model=model,
+            completion_id=completion_id,
+            created=created,
+            reasoning_field=field,
         )
         return await self._reply(body_out, fault)
+
+    async def openai_responses(
+        self, request: Request, body: bytes, fault: Fault | None
+    ) -> Response:
+        """``/ai/v1/responses``: the Responses API, streamed the OpenAI way (typed events, no
+        ``[DONE]`` after ``response.completed``)."""
+        data = _json_object(body)
+        model = _body_model(data, "'model', 'input'")
+        self._model(model, "Text Generation")
+        stream = wants_stream(data)
+        gen = parse_responses(data, model)
+        response_id, created = uuid.uuid4().hex, int(time.time())
+        if stream and not _is(fault, "json_for_stream"):
+            shape = partial(responses_events, response_id=response_id, created=created, model=model)
+            return await self._stream(gen, shape, fault, frame=typed_sse_frame, done=False)
+        completion = await self._complete(gen)
+        answer = text_result(
+            "responses",
+            completion,
+            json_mode=gen.response_format is not None,
+            model=model,
+            completion_id=response_id,
+            created=created,
+        )
+        return await self._reply(answer, fault)
 
     async def openai_embed(self, request: Request, body: bytes, fault: Fault | None) -> Response:
         data = _json_object(body)
@@ -579,6 +654,8 @@ class _Service:
             task=params.get("task") or None,
             search=params.get("search") or None,
             author=params.get("author") or None,
+            source=_positive_int(params.get("source"), "source", 0, None) or None,
+            hide_experimental=_flag(params.get("hide_experimental"), "hide_experimental"),
         )
         items, info = catalog_mod.search(list(self._catalog.values()), query)
         return json_response({**envelope(items), "result_info": info})
@@ -674,6 +751,10 @@ class _Service:
         return json_response(envelope(self._log.entries()))
 
 
+def _reasoning_field(spec: ModelSpec | None) -> str:
+    return spec.reasoning.output_field if spec and spec.reasoning else DEFAULT_REASONING_FIELD
+
+
 def _item_request(model: str) -> Request:
     """A stand-in request that runs one batch item through the native run route."""
     scope = {
@@ -686,6 +767,16 @@ def _item_request(model: str) -> Request:
         "path_params": {"model": model},
     }
     return Request(scope)
+
+
+def _flag(raw: str | None, name: str) -> bool:
+    if raw is None or raw == "":
+        return False
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise bad_input(f"query parameter '{name}' must be true or false")
 
 
 def _positive_int(raw: str | None, name: str, default: int, maximum: int | None) -> int:

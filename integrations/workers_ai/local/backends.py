@@ -23,7 +23,6 @@ Task = Literal[
     "Object Detection",
     "Text Classification",
     "Translation",
-    "Summarization",
     "Image-to-Text",
 ]
 
@@ -109,12 +108,18 @@ class GenerationRequest:
     repetition_penalty: float | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
+    reasoning: bool = False
+    """Think before answering (a reasoning model with its thinking on): the backend yields
+    :class:`ReasoningPiece` events first."""
+    reasoning_effort: str | None = None
 
 
 @dataclass(frozen=True)
 class Usage:
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0
+    """Of the completion tokens, those spent reasoning."""
 
     @property
     def total_tokens(self) -> int:
@@ -124,6 +129,14 @@ class Usage:
 # Every event carries the cumulative usage so far: OpenAI-family streams repeat it on each chunk.
 @dataclass(frozen=True)
 class TextPiece:
+    text: str
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class ReasoningPiece:
+    """Reasoning text, before any answer text or tool call."""
+
     text: str
     usage: Usage
 
@@ -142,20 +155,22 @@ class Finish:
     usage: Usage
 
 
-GenerationEvent: TypeAlias = TextPiece | ToolCallEvent | Finish
+GenerationEvent: TypeAlias = ReasoningPiece | TextPiece | ToolCallEvent | Finish
 
 
 @dataclass(frozen=True)
 class CatalogEntry:
     """One model the backend serves, as listed by ``/ai/models/search``.
 
-    ``properties`` values are strings, as Cloudflare sends them (``"24000"``, ``"true"``).
+    ``properties`` are as Cloudflare's catalog lists them: mostly strings (``"24000"``,
+    ``"true"``), some objects (``price``, ``reasoning_effort``). ``task`` is any of the
+    catalog's tasks; the server runs those in :data:`Task`.
     """
 
     name: str
-    task: Task
+    task: str
     description: str
-    properties: tuple[tuple[str, str], ...] = field(default=())
+    properties: tuple[tuple[str, Any], ...] = field(default=())
 
 
 class Backend(Protocol):

@@ -1,7 +1,8 @@
-"""The model catalog: what ``/ai/models/search`` lists and which names ``/ai/run`` accepts.
+"""The local catalog: what ``/ai/models/search`` lists and which names ``/ai/run`` accepts.
 
-Per-model facts (context window, dimensions, tool support) come from ``workers_ai._models``;
-this module only turns them into Cloudflare's catalog item shape and filters and pages them.
+Every model of the packaged catalog (``workers_ai._catalog``) that Cloudflare has not retired,
+with its properties exactly as Cloudflare's catalog lists them; this module turns them into
+Cloudflare's item shape and filters and pages them as ``/ai/models/search`` does.
 """
 
 from __future__ import annotations
@@ -11,17 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workers_ai._models import (
-    KNOWN_MODELS,
-    is_embedding_model,
-    model_facts,
-    result_family,
-)
-from workers_ai.local.backends import CatalogEntry, Task
+from workers_ai._catalog import ModelSpec, catalog
+from workers_ai.local.backends import CatalogEntry
 
 # Task ids and descriptions as Cloudflare's catalog reports them (wire contract §1.3; the
 # others from the docs' model JSONs, cloudflare-docs src/content/workers-ai-models/*.json).
-TASK_IDS: dict[Task, str] = {
+TASK_IDS: dict[str, str] = {
     "Text Generation": "c329a1f9-323d-4e91-b2aa-582dd4188d34",
     "Text Embeddings": "0137cdcf-162a-4108-94f2-1ca59e8c65ee",
     "Text-to-Image": "3d6e1f35-341b-4915-a6c8-9a7142a9033a",
@@ -33,7 +29,7 @@ TASK_IDS: dict[Task, str] = {
     "Summarization": "6f4e65d8-da0f-40d2-9aa4-db582a5a04fd",
     "Image-to-Text": "882a91d1-c331-4eec-bdad-834c919942a8",
 }
-TASK_DESCRIPTIONS: dict[Task, str] = {
+TASK_DESCRIPTIONS: dict[str, str] = {
     "Text Generation": "Family of generative text models, such as large language models (LLM), "
     "that can be adapted for a variety of natural language tasks.",
     "Text Embeddings": "Feature extraction models transform raw data into numerical features "
@@ -54,87 +50,49 @@ TASK_DESCRIPTIONS: dict[Task, str] = {
     "Image-to-Text": "Image to text models output a text from a given image.",
 }
 
-# Models of the other tasks, answered by workers_ai.local.tasks whatever the backend.
-TASK_MODELS: dict[str, Task] = {
-    "@cf/stabilityai/stable-diffusion-xl-base-1.0": "Text-to-Image",
-    "@cf/bytedance/stable-diffusion-xl-lightning": "Text-to-Image",
-    "@cf/lykon/dreamshaper-8-lcm": "Text-to-Image",
-    "@cf/black-forest-labs/flux-1-schnell": "Text-to-Image",
-    "@cf/openai/whisper": "Automatic Speech Recognition",
-    "@cf/openai/whisper-tiny-en": "Automatic Speech Recognition",
-    "@cf/openai/whisper-large-v3-turbo": "Automatic Speech Recognition",
-    "@cf/microsoft/resnet-50": "Image Classification",
-    "@cf/facebook/detr-resnet-50": "Object Detection",
-    "@cf/huggingface/distilbert-sst-2-int8": "Text Classification",
-    "@cf/meta/m2m100-1.2b": "Translation",
-    "@cf/facebook/bart-large-cnn": "Summarization",
-    "@cf/llava-hf/llava-1.5-7b-hf": "Image-to-Text",
-}
-
-# Real text-generation names beyond KNOWN_MODELS, so that every result family has several
-# members and paging has something to page through. Nothing is known about them beyond the name.
-EXTRA_TEXT_MODELS: tuple[str, ...] = (
-    "@cf/mistralai/mistral-7b-instruct-v0.1",
-    "@cf/meta/llama-3-8b-instruct",
-    "@cf/meta/llama-3.2-3b-instruct",
-    "@cf/meta/llama-2-7b-chat-fp16",
-    "@cf/google/gemma-3-12b-it",
-    "@cf/qwen/qwq-32b",
-)
-
-# bge's documented per-input limit (wire contract §4); used when a model has no context window.
-DEFAULT_MAX_INPUT_TOKENS = 512
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 1000
-CREATED_AT = "2024-01-01 00:00:00.000"
+CREATED_AT = "2024-01-01 00:00:00.000"  # for models whose catalog entry has no date
+LOCAL_SOURCE = 1  # the ``source`` Cloudflare gives its own models
 
 
-def echo_catalog() -> tuple[CatalogEntry, ...]:
-    """Every known model plus :data:`EXTRA_TEXT_MODELS` and :data:`TASK_MODELS`, by name."""
-    names = sorted(set(KNOWN_MODELS) | set(EXTRA_TEXT_MODELS) | set(TASK_MODELS))
-    return tuple(_entry(name) for name in names)
+def _describe(spec: ModelSpec) -> str:
+    if spec.description:
+        return spec.description
+    if spec.task == "Text Generation":
+        return (
+            f"Local stand-in for {spec.name}; answers in its {spec.result_shape or 'openai'} shape."
+        )
+    return f"Local stand-in for the {spec.name} {spec.task} model."
 
 
-def _entry(name: str) -> CatalogEntry:
-    task = TASK_MODELS.get(name)
-    if task is not None:
-        return CatalogEntry(name, task, f"Local echo stand-in for the {name} {task} model.")
-    facts = model_facts(name)
-    props: list[tuple[str, str]] = []
-    if is_embedding_model(name):
-        if facts.context_window is not None:
-            props.append(("context_window", str(facts.context_window)))
-        props.append(("max_input_tokens", str(facts.context_window or DEFAULT_MAX_INPUT_TOKENS)))
-        if facts.embedding_dimensions is not None:
-            props.append(("output_dimensions", str(facts.embedding_dimensions)))
-        description = f"Local echo stand-in for the {name} embedding model (hashed bag of words)."
-        return CatalogEntry(name, "Text Embeddings", description, tuple(props))
-    if facts.context_window is not None:
-        props.append(("context_window", str(facts.context_window)))
-        props.append(("max_input_tokens", str(facts.context_window)))
-    if facts.function_calling:
-        props.append(("function_calling", "true"))
-    if facts.vision:
-        props.append(("vision", "true"))
-    description = (
-        f"Local echo stand-in for {name}; answers in the {result_family(name)} result shape."
+def served_catalog() -> tuple[CatalogEntry, ...]:
+    """Every model Cloudflare still serves, by name, with its catalog properties."""
+    return tuple(
+        CatalogEntry(spec.name, spec.task, _describe(spec), tuple(spec.properties.items()))
+        for spec in sorted(catalog(), key=lambda s: s.name)
+        if not spec.retired()
     )
-    return CatalogEntry(name, "Text Generation", description, tuple(props))
+
+
+def _task_id(task: str) -> str:
+    return TASK_IDS.get(task) or str(uuid.uuid5(uuid.NAMESPACE_URL, f"task:{task}"))
 
 
 def catalog_item(entry: CatalogEntry) -> dict[str, Any]:
     """The JSON object Cloudflare returns for one model (wire contract §1.3)."""
+    spec = catalog().get(entry.name)
     return {
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, entry.name)),
-        "source": 1,
+        "source": LOCAL_SOURCE,
         "name": entry.name,
         "description": entry.description,
         "task": {
-            "id": TASK_IDS[entry.task],
+            "id": _task_id(entry.task),
             "name": entry.task,
-            "description": TASK_DESCRIPTIONS[entry.task],
+            "description": TASK_DESCRIPTIONS.get(entry.task, entry.task),
         },
-        "created_at": CREATED_AT,
+        "created_at": (spec.created_at if spec is not None else None) or CREATED_AT,
         "tags": [],
         "properties": [{"property_id": k, "value": v} for k, v in entry.properties],
     }
@@ -142,11 +100,15 @@ def catalog_item(entry: CatalogEntry) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SearchQuery:
+    """``/ai/models/search``'s query parameters (the Cloudflare SDKs' ModelListParams)."""
+
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
     task: str | None = None
     search: str | None = None
     author: str | None = None
+    source: int | None = None
+    hide_experimental: bool = False
 
 
 def search(
@@ -165,10 +127,18 @@ def search(
     return [catalog_item(e) for e in page], info
 
 
+def _experimental(entry: CatalogEntry) -> bool:
+    return str(dict(entry.properties).get("beta", "")).lower() == "true"
+
+
 def _matches(entry: CatalogEntry, query: SearchQuery) -> bool:
     if query.task and entry.task.lower() != query.task.strip().lower():
         return False
     if query.author and _author(entry.name) != query.author.strip().lower():
+        return False
+    if query.source is not None and query.source != LOCAL_SOURCE:
+        return False
+    if query.hide_experimental and _experimental(entry):
         return False
     if query.search:
         needle = query.search.lower()
@@ -177,6 +147,6 @@ def _matches(entry: CatalogEntry, query: SearchQuery) -> bool:
 
 
 def _author(name: str) -> str:
-    # "@cf/meta/llama-3.1-8b-instruct" -> "meta"
+    # "@cf/meta/llama-3.1-8b-instruct-fp8" -> "meta"
     parts = name.split("/")
     return parts[1].lower() if len(parts) > 2 else ""

@@ -3,8 +3,11 @@
 Rules, so that tests can predict every byte:
 - Text: ``"Echo: " + <last user message text>``; after a tool result, ``"Echo: <tool> returned
   <result>"``. Tokens are whitespace-separated words (each piece keeps its leading spaces).
+- Reasoning (a reasoning model with its thinking on): first the line ``"Thinking (<effort>
+  effort) about: <last user message text>"`` (``default`` when no effort was asked), word by
+  word; its words count as completion tokens and as reasoning tokens.
 - Usage: prompt tokens = words in all message texts; completion tokens = words generated (a tool
-  call counts the words of ``name + " " + json(arguments)``).
+  call counts the words of ``name + " " + json(arguments)``), reasoning included.
 - Tool calls: with a forced ``tool_choice`` (``required``/``any`` or a name), or with ``auto``
   when the last message is a user message that names a tool or one of the words of its name
   (split on ``_``, ``-`` and camelCase; words under 3 letters ignored). ``auto`` calls every
@@ -26,7 +29,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from workers_ai._models import model_facts
+from workers_ai._catalog import model_spec
+from workers_ai._stop import cut_at_stop
 from workers_ai.local.backends import (
     CatalogEntry,
     Finish,
@@ -34,13 +38,14 @@ from workers_ai.local.backends import (
     GenerationRequest,
     Message,
     NamedTool,
+    ReasoningPiece,
     TextPiece,
     ToolCall,
     ToolCallEvent,
     Usage,
     tool_name_for,
 )
-from workers_ai.local.catalog import echo_catalog
+from workers_ai.local.catalog import served_catalog
 
 DEFAULT_EMBEDDING_DIMENSIONS = 768
 _MAX_SCHEMA_DEPTH = 8
@@ -51,7 +56,7 @@ class EchoBackend:
     """Answers every catalog model by echoing; see the module docstring for the exact rules."""
 
     def __init__(self) -> None:
-        self._catalog = echo_catalog()
+        self._catalog = served_catalog()
 
     @property
     def name(self) -> str:
@@ -62,23 +67,30 @@ class EchoBackend:
 
     def generate(self, request: GenerationRequest) -> Iterator[GenerationEvent]:
         prompt_tokens = sum(count_tokens(m.text) for m in request.messages)
-        calls = _tool_calls(request)
+        thought = split_tokens(_reasoning_text(request)) if request.reasoning else []
+        thought = thought[: request.max_tokens]
+        spent = len(thought)
+        for i, piece in enumerate(thought, start=1):
+            yield ReasoningPiece(piece, Usage(prompt_tokens, i, i))
+        calls = _tool_calls(request) if spent < request.max_tokens else []
         if calls:
-            completion = 0
+            completion = spent
             for call in calls:
                 completion += count_tokens(f"{call.name} {json.dumps(dict(call.arguments))}")
-                yield ToolCallEvent(call, Usage(prompt_tokens, completion))
-            yield Finish("tool_calls", Usage(prompt_tokens, completion))
+                yield ToolCallEvent(call, Usage(prompt_tokens, completion, spent))
+            yield Finish("tool_calls", Usage(prompt_tokens, completion, spent))
             return
-        pieces = split_tokens(_cut_at_stop(_answer_text(request), request.stop))
-        emitted = pieces[: request.max_tokens]
-        for i, piece in enumerate(emitted, start=1):
-            yield TextPiece(piece, Usage(prompt_tokens, i))
-        truncated = len(pieces) > request.max_tokens
-        yield Finish("length" if truncated else "stop", Usage(prompt_tokens, len(emitted)))
+        pieces = split_tokens(cut_at_stop(_answer_text(request), request.stop))
+        emitted = pieces[: request.max_tokens - spent]
+        for i, piece in enumerate(emitted, start=spent + 1):
+            yield TextPiece(piece, Usage(prompt_tokens, i, spent))
+        truncated = len(pieces) > len(emitted)
+        usage = Usage(prompt_tokens, spent + len(emitted), spent)
+        yield Finish("length" if truncated else "stop", usage)
 
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
-        dims = model_facts(model).embedding_dimensions or DEFAULT_EMBEDDING_DIMENSIONS
+        spec = model_spec(model)
+        dims = (spec.output_dimensions if spec else None) or DEFAULT_EMBEDDING_DIMENSIONS
         return [hashed_vector(text, dims) for text in texts]
 
 
@@ -115,6 +127,11 @@ def _last_user_text(messages: Sequence[Message]) -> str:
     return ""
 
 
+def _reasoning_text(request: GenerationRequest) -> str:
+    effort = request.reasoning_effort or "default"
+    return f"Thinking ({effort} effort) about: {_last_user_text(request.messages)}"
+
+
 def _answer_text(request: GenerationRequest) -> str:
     last = request.messages[-1]
     user_text = _last_user_text(request.messages)
@@ -125,11 +142,6 @@ def _answer_text(request: GenerationRequest) -> str:
     if last.role == "tool":
         return f"Echo: {tool_name_for(request.messages, last)} returned {last.text}"
     return f"Echo: {user_text}"
-
-
-def _cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return text[: min(cuts)] if cuts else text
 
 
 def _tool_calls(request: GenerationRequest) -> list[ToolCall]:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workers_ai._catalog import ModelSpec
 
 
 class ApiError(Exception):
@@ -32,6 +36,38 @@ def bad_input(detail: str) -> ApiError:
 
 def no_such_model(model: str) -> ApiError:
     return ApiError(400, 5007, f"No such model {model} or task")
+
+
+def model_retired(spec: ModelSpec) -> ApiError:
+    """What Cloudflare answers for a retired model (410 / 5028, as seen on the REST API)."""
+    assert spec.deprecation is not None
+    when = spec.deprecation.date.isoformat()
+    return ApiError(
+        410,
+        5028,
+        f"AiError: Model has been deprecated: {spec.name} was deprecated on {when}. "
+        "See the model catalog for alternatives",
+    )
+
+
+def paid_plan_required(model: str) -> ApiError:
+    """403 / 5035: the model needs Workers Paid (Cloudflare's text, 2026-07-28)."""
+    return ApiError(
+        403,
+        5035,
+        f"AiError: Model {model} is not available on the Workers Free plan. Upgrade to access "
+        "this model: https://dash.cloudflare.com/?to=/:account/workers/plans",
+    )
+
+
+def no_stand_in(model: str, task: str) -> ApiError:
+    """A catalog model of a kind the local server cannot imitate (not Cloudflare's error)."""
+    return ApiError(
+        501,
+        3001,
+        f"The local server has no stand-in for {task} models such as {model}; only Cloudflare "
+        "runs it.",
+    )
 
 
 def authentication_error() -> ApiError:

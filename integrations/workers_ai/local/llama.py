@@ -41,6 +41,7 @@ import llama_cpp.llama_cpp as llama_raw
 import numpy as np
 from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
+from workers_ai._stop import StopFilter
 from workers_ai.local.backends import (
     CatalogEntry,
     Finish,
@@ -52,7 +53,7 @@ from workers_ai.local.backends import (
     ToolCallEvent,
     Usage,
 )
-from workers_ai.local.catalog import echo_catalog
+from workers_ai.local.catalog import served_catalog
 from workers_ai.local.errors import ApiError
 from workers_ai.local.faults import RATE_LIMIT_MESSAGE
 from workers_ai.local.llama_prompt import NO_TOOL, Mode, Plan, Segment, after_decision, plan
@@ -313,18 +314,21 @@ class LlamaBackend:
 
 
 def _catalog(n_ctx: int, dimensions: int) -> tuple[CatalogEntry, ...]:
-    """The echo backend's names, described as what they really are here."""
+    """The catalog's names, described as what they really are here."""
     entries = []
-    for entry in echo_catalog():
+    for entry in served_catalog():
         props = dict(entry.properties)
         if entry.task == "Text Embeddings":
             props["output_dimensions"] = str(dimensions)
             props["max_input_tokens"] = str(EMBEDDING_CONTEXT)
             props.pop("context_window", None)
             served = f"mean-pooled {MODEL_LABEL} embeddings ({dimensions} dimensions)"
-        else:
+        elif entry.task == "Text Generation":
             props["context_window"] = props["max_input_tokens"] = str(n_ctx)
             served = MODEL_LABEL
+        else:
+            entries.append(entry)  # answered by workers_ai.local.tasks, whatever the backend
+            continue
         description = f"Served locally by {served} on llama.cpp, under the name {entry.name}."
         entries.append(replace(entry, description=description, properties=tuple(props.items())))
     return tuple(entries)
@@ -399,7 +403,7 @@ class _Decoder:
     ) -> None:
         self._llm = llm
         self._mode = mode
-        self._stop = _StopFilter(stop)
+        self._stop = StopFilter(stop)
         self._spent = spent
         self._prompt_tokens = spent.prompt_tokens + prompt_tokens
         self._budget = budget
@@ -460,35 +464,3 @@ def _parse_call(text: str) -> ToolCall | None:
     args = obj.get("arguments")
     arguments: Mapping[str, Any] = args if isinstance(args, dict) else {}
     return ToolCall("call_" + uuid.uuid4().hex[:24], obj["name"], arguments)
-
-
-class _StopFilter:
-    """Holds back text that might be the start of a stop string; cuts before a complete one."""
-
-    def __init__(self, stop: Sequence[str]) -> None:
-        self._stops = [s for s in stop if s]
-        self._pending = ""
-        self.stopped = False
-
-    def push(self, text: str) -> tuple[str, bool]:
-        """Text safe to send now, and whether a stop string was reached."""
-        pending = self._pending + text
-        cuts = [i for i in (pending.find(s) for s in self._stops) if i >= 0]
-        if cuts:
-            self._pending, self.stopped = "", True
-            return pending[: min(cuts)], True
-        keep = max((_overlap(pending, s) for s in self._stops), default=0)
-        self._pending = pending[len(pending) - keep :]
-        return pending[: len(pending) - keep], False
-
-    def flush(self) -> str:
-        pending, self._pending = self._pending, ""
-        return pending
-
-
-def _overlap(text: str, stop: str) -> int:
-    """Length of the longest end of ``text`` that is a proper start of ``stop``."""
-    for n in range(min(len(text), len(stop) - 1), 0, -1):
-        if stop.startswith(text[-n:]):
-            return n
-    return 0

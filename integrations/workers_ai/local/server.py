@@ -97,6 +97,8 @@ class LocalServer:
       before the results (0: the first poll has them).
     - ``gateway_token``: makes the gateway authenticated (``cf-aig-authorization: Bearer ...``).
     - ``gateway_ids``: the gateway ids that exist; None (the default) accepts any id.
+    - ``paid_plan``: the account is on Workers Paid; on the Free plan (the default) models that
+      need Paid answer 403 / 5035, as Cloudflare's do.
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class LocalServer:
         batch_pending_polls: int = DEFAULT_PENDING_POLLS,
         gateway_token: str | None = None,
         gateway_ids: Iterable[str] | None = None,
+        paid_plan: bool = False,
     ) -> None:
         creds = resolve_credentials(token, account_id)
         self.token = creds.token
@@ -129,6 +132,7 @@ class LocalServer:
             log=self._log,
             batches=self._batches,
             gateway=self._gateway,
+            paid_plan=paid_plan,
         )
         self._requested_port = port
         self._log_level = log_level
@@ -238,7 +242,7 @@ class LocalServer:
         self._gateway.reset()
 
 
-def banner(base_url: str, creds: Credentials, backend: Backend) -> str:
+def banner(base_url: str, creds: Credentials, backend: Backend, paid_plan: bool = False) -> str:
     token = (
         creds.token
         if creds.token_source in ("argument", "generated")
@@ -248,7 +252,8 @@ def banner(base_url: str, creds: Credentials, backend: Backend) -> str:
     )
     return (
         f"Workers AI local server: WORKERS_AI_BASE_URL={base_url}  "
-        f"account={creds.account_id} token={token} backend={backend.name}"
+        f"account={creds.account_id} token={token} backend={backend.name} "
+        f"plan={'paid' if paid_plan else 'free'}"
     )
 
 
@@ -261,6 +266,7 @@ def run_server(
     *,
     log_level: str = "warning",
     out: TextIO | None = None,
+    paid_plan: bool = False,
 ) -> None:
     """Serve in the foreground until Ctrl-C. The first line printed is the startup banner with
     the base URL, account and token a client needs (port 0 prints the port actually bound)."""
@@ -269,8 +275,8 @@ def run_server(
     sock = _bind(host, port)
     base_url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/client/v4"
     stream = out if out is not None else sys.stdout
-    print(banner(base_url, creds, chosen), file=stream, flush=True)
-    app = create_app(creds.token, creds.account_id, chosen)
+    print(banner(base_url, creds, chosen, paid_plan), file=stream, flush=True)
+    app = create_app(creds.token, creds.account_id, chosen, paid_plan=paid_plan)
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="off"))
     try:
         server.run(sockets=[sock])

@@ -11,7 +11,7 @@ They do not depend on the backend and are deterministic, so tests can predict th
 - Object detection: one to three COCO labels, boxes inside the image (its size when it is a
   PNG, else 640x480).
 - Text classification: word-list sentiment. Translation: ``"[<target_lang>] <text>"``.
-  Summarization: the leading sentences that fit ``max_length`` words.
+  (No summarization: the catalog's only such model, bart-large-cnn, was retired on 2026-05-30.)
 - Image-to-Text: a description naming the image's size (PNG) or byte count, and the prompt.
 
 Inputs are validated like Cloudflare's schemas (``src/content/workers-ai-models/*.json`` in
@@ -69,7 +69,6 @@ IMAGE_SCALE = 64  # the echo paints 1/64 of the requested size: small but still 
 DETECTION_FALLBACK_SIZE = (640, 480)
 WORD_SECONDS = 0.5
 TOP_LABELS = 5
-DEFAULT_SUMMARY_LENGTH = 1024
 DEFAULT_DESCRIPTION_TOKENS = 512
 _FLUX_FIELDS = frozenset(("prompt", "steps", "seed"))
 
@@ -181,8 +180,6 @@ def answer(task: Task, model: str, inputs: Inputs) -> TaskResult:
         return classify_text(_json(inputs))
     if task == "Translation":
         return translate(_json(inputs))
-    if task == "Summarization":
-        return summarize(_json(inputs))
     if task == "Image-to-Text":
         return describe_image(inputs)
     raise ValueError(f"{task} is served by the backend, not by workers_ai.local.tasks")
@@ -448,26 +445,3 @@ def translate(body: Mapping[str, Any]) -> JsonResult:
     if (optional_string(body, "source_lang") or "en") == target:
         return {"translated_text": source}
     return {"translated_text": f"[{target}] {source}"}
-
-
-def summarize(body: Mapping[str, Any]) -> JsonResult:
-    """bart-large-cnn: ``{input_text, max_length = 1024}`` -> ``{"summary"}``."""
-    require(body, "input_text")
-    source = nonempty_string(body["input_text"], "/input_text")
-    limit = int(
-        optional_number(body, "max_length", 1, math.inf, integer=True) or DEFAULT_SUMMARY_LENGTH
-    )
-    return {"summary": leading_sentences(source, limit)}
-
-
-def leading_sentences(source: str, max_words: int) -> str:
-    """The first sentences that fit in ``max_words`` words; at least the first one, cut."""
-    kept: list[str] = []
-    count = 0
-    for sentence in re.split(r"(?<=[.!?])\s+", source.strip()):
-        words = len(sentence.split())
-        if count + words > max_words:
-            break
-        kept.append(sentence)
-        count += words
-    return " ".join(kept) if kept else " ".join(source.split()[:max_words])

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
-from workers_ai._models import embedding_batch_limit, model_facts, result_family
+from workers_ai._catalog import context_window, embedding_batch_limit, model_spec, result_shape
 from workers_ai.local.backends import (
     GenerationRequest,
     JsonFormat,
@@ -106,9 +106,10 @@ def parse_generation(
     for key, (low, high, integer) in _RANGES.items():
         if key in body and body[key] is not None:
             options[key] = _number(body[key], f"/{key}", low, high, integer)
-    openai_shaped = openai_route or result_family(model) == "openai"
+    openai_shaped = openai_route or result_shape(model) in ("openai", "responses")
     max_tokens = _max_tokens(body, openai_shaped)
     check_context_window(model, messages, max_tokens)
+    effort = _effort(model, body.get("reasoning_effort"), "/reasoning_effort")
     return GenerationRequest(
         model=model,
         messages=messages,
@@ -118,8 +119,200 @@ def parse_generation(
         response_format=_response_format(body.get("response_format"), openai_shaped),
         stop=_stop(body.get("stop")),
         raw=_raw(body.get("raw", False)),
+        reasoning=_thinks(model, body.get("chat_template_kwargs")),
+        reasoning_effort=effort,
         **options,
     )
+
+
+def _effort(model: str, raw: Any, path: str) -> str | None:
+    """A ``reasoning_effort``, refused as Cloudflare's schema would: a value outside the
+    model's efforts (and their aliases)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise mismatch(path, raw, "string")
+    spec = model_spec(model)
+    reasoning = spec.reasoning if spec is not None else None
+    if reasoning is not None and reasoning.efforts and not reasoning.accepts(raw):
+        allowed = ", ".join(f"'{e}'" for e in (*reasoning.efforts, *reasoning.aliases))
+        raise bad_input(f"Value '{raw}' at '{path}' must be one of {allowed}")
+    return raw
+
+
+def _thinks(model: str, template_kwargs: Any) -> bool:
+    """Whether ``model`` reasons for this request: a reasoning model does unless its
+    ``chat_template_kwargs`` switch turns it off."""
+    spec = model_spec(model)
+    if spec is None or spec.reasoning is None:
+        return False
+    if template_kwargs is None:
+        return True
+    if not isinstance(template_kwargs, dict):
+        raise mismatch("/chat_template_kwargs", template_kwargs, "object")
+    toggle = spec.reasoning.toggle
+    if toggle is None or toggle not in template_kwargs:
+        return True
+    value = template_kwargs[toggle]
+    if not isinstance(value, bool):
+        raise mismatch(f"/chat_template_kwargs/{toggle}", value, "boolean")
+    return value or spec.reasoning.mandatory
+
+
+# -- the Responses API (gpt-oss: /ai/run with ``input``, and /ai/v1/responses) -----------------
+
+
+def is_responses_body(body: Mapping[str, Any]) -> bool:
+    return "input" in body and "messages" not in body and "prompt" not in body
+
+
+def parse_responses(body: Mapping[str, Any], model: str) -> GenerationRequest:
+    """Validate a Responses request (``input``, ``instructions``, ``reasoning``, flat
+    ``tools``, ``text.format``, ``max_output_tokens``)."""
+    if "input" not in body:
+        raise bad_input("required properties at '/' are 'input'")
+    messages = _responses_input(body["input"])
+    instructions = body.get("instructions")
+    if instructions is not None:
+        if not isinstance(instructions, str):
+            raise mismatch("/instructions", instructions, "string")
+        messages = (Message("system", instructions), *messages)
+    tools = _tools(body.get("tools"))
+    options: dict[str, Any] = {}
+    for key in ("temperature", "top_p"):
+        if body.get(key) is not None:
+            low, high, integer = _RANGES[key]
+            options[key] = _number(body[key], f"/{key}", low, high, integer)
+    max_tokens = DEFAULT_MAX_TOKENS
+    if body.get("max_output_tokens") is not None:
+        max_tokens = int(_number(body["max_output_tokens"], "/max_output_tokens", 1, 1e12, True))
+    check_context_window(model, messages, max_tokens)
+    reasoning = body.get("reasoning")
+    if reasoning is not None and not isinstance(reasoning, dict):
+        raise mismatch("/reasoning", reasoning, "object")
+    effort = _effort(model, (reasoning or {}).get("effort"), "/reasoning/effort")
+    return GenerationRequest(
+        model=model,
+        messages=messages,
+        max_tokens=max_tokens,
+        tools=tools,
+        tool_choice=_tool_choice(body.get("tool_choice"), tools),
+        response_format=_text_format(body.get("text")),
+        reasoning=_thinks(model, None),
+        reasoning_effort=effort,
+        **options,
+    )
+
+
+def _responses_input(raw: Any) -> tuple[Message, ...]:
+    if isinstance(raw, str):
+        if not raw:
+            raise bad_input("Length of '/input' must be >= 1")
+        return (Message("user", raw),)
+    if not isinstance(raw, list):
+        raise mismatch("/input", raw, "string")
+    if not raw:
+        raise bad_input("Array at '/input' must have at least 1 item")
+    messages: list[Message] = []
+    for i, item in enumerate(raw):
+        where = f"/input/{i}"
+        if not isinstance(item, dict):
+            raise mismatch(where, item, "object")
+        kind = item.get("type", "message")
+        if kind == "message":
+            messages.append(_responses_message(item, where))
+        elif kind == "function_call":
+            call = _responses_call(item, where)
+            last = messages[-1] if messages else None
+            if last is not None and last.role == "assistant" and last.tool_calls:
+                messages[-1] = Message("assistant", last.text, (), (*last.tool_calls, call))
+            else:
+                messages.append(Message("assistant", "", (), (call,)))
+        elif kind == "function_call_output":
+            call_id = _optional_str(item.get("call_id"), f"{where}/call_id")
+            output = item.get("output")
+            if not isinstance(output, str):
+                raise mismatch(f"{where}/output", output, "string")
+            messages.append(Message("tool", output, tool_call_id=call_id))
+        elif kind != "reasoning":  # earlier reasoning is context only
+            raise bad_input(
+                f"Value at '{where}/type' must be one of 'message', 'function_call', "
+                "'function_call_output', 'reasoning'"
+            )
+    if not messages:
+        raise bad_input("'/input' holds no message")
+    return tuple(messages)
+
+
+def _responses_message(item: Mapping[str, Any], where: str) -> Message:
+    role = item.get("role")
+    if role not in ROLES:
+        allowed = ", ".join(f"'{r}'" for r in ROLES if r != "tool")
+        raise bad_input(f"Value at '{where}/role' must be one of {allowed}")
+    content = item.get("content")
+    if isinstance(content, str):
+        return Message(cast(Role, role), content)
+    if not isinstance(content, list):
+        raise mismatch(f"{where}/content", content, "string")
+    texts: list[str] = []
+    images: list[str] = []
+    for j, part in enumerate(content):
+        path = f"{where}/content/{j}"
+        if not isinstance(part, dict):
+            raise mismatch(path, part, "object")
+        kind = part.get("type")
+        if kind in ("input_text", "output_text"):
+            if not isinstance(part.get("text"), str):
+                raise mismatch(f"{path}/text", part.get("text"), "string")
+            texts.append(part["text"])
+        elif kind == "input_image" and isinstance(part.get("image_url"), str):
+            images.append(part["image_url"])
+        else:
+            raise bad_input(
+                f"Value at '{path}/type' must be one of 'input_text', 'output_text', 'input_image'"
+            )
+    return Message(cast(Role, role), "\n".join(texts), tuple(images))
+
+
+def _responses_call(item: Mapping[str, Any], where: str) -> ToolCall:
+    name = item.get("name")
+    if not isinstance(name, str) or not name:
+        raise bad_input(f"required properties at '{where}' are 'call_id', 'name', 'arguments'")
+    arguments = item.get("arguments", "{}")
+    try:
+        decoded = json.loads(arguments) if isinstance(arguments, str) and arguments.strip() else {}
+    except ValueError:
+        raise bad_input(f"'{where}/arguments' must be valid JSON") from None
+    if not isinstance(decoded, dict):
+        raise bad_input(f"'{where}/arguments' must be a JSON object")
+    call_id = item.get("call_id")
+    return ToolCall(call_id if isinstance(call_id, str) else "", name, decoded)
+
+
+def _text_format(raw: Any) -> JsonFormat | None:
+    """``text.format``: Responses JSON mode, ``{type: "json_schema", name, schema}``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise mismatch("/text", raw, "object")
+    fmt = raw.get("format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict):
+        raise mismatch("/text/format", fmt, "object")
+    kind = fmt.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return JsonFormat(None)
+    if kind != "json_schema":
+        raise bad_input(
+            "Value at '/text/format/type' must be one of 'text', 'json_object', 'json_schema'"
+        )
+    schema = fmt.get("schema")
+    if not isinstance(schema, dict):
+        raise bad_input("required properties at '/text/format' are 'type', 'name', 'schema'")
+    return JsonFormat(schema)
 
 
 def context_exceeded(requested: int, window: int) -> ApiError:
@@ -135,7 +328,7 @@ def check_context_window(model: str, messages: tuple[Message, ...], max_tokens: 
     """Refuse, as Cloudflare does before running a model, a prompt plus output budget that
     cannot fit the model's context window. Prompt tokens are counted as the echo backend counts
     them, so the numbers in the message match the usage the server would report."""
-    window = model_facts(model).context_window or DEFAULT_CONTEXT_WINDOW
+    window = context_window(model) or DEFAULT_CONTEXT_WINDOW
     requested = sum(count_tokens(m.text) for m in messages) + max_tokens
     if requested > window:
         raise context_exceeded(requested, window)

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workers_ai._models import ResultFamily
+from workers_ai._catalog import DEFAULT_REASONING_FIELD, ResultShape
 from workers_ai.local.backends import (
     Finish,
     FinishReason,
     GenerationEvent,
+    ReasoningPiece,
     TextPiece,
     ToolCall,
     ToolCallEvent,
@@ -46,18 +47,24 @@ class Completion:
     tool_calls: tuple[ToolCall, ...]
     finish_reason: FinishReason
     usage: Usage
+    reasoning: str = ""
 
 
 def collect(events: Iterable[GenerationEvent]) -> Completion:
     text: list[str] = []
+    thought: list[str] = []
     calls: list[ToolCall] = []
     for event in events:
-        if isinstance(event, TextPiece):
+        if isinstance(event, ReasoningPiece):
+            thought.append(event.text)
+        elif isinstance(event, TextPiece):
             text.append(event.text)
         elif isinstance(event, ToolCallEvent):
             calls.append(event.call)
         elif isinstance(event, Finish):
-            return Completion("".join(text), tuple(calls), event.reason, event.usage)
+            return Completion(
+                "".join(text), tuple(calls), event.reason, event.usage, "".join(thought)
+            )
     raise RuntimeError("backend generation ended without a Finish event")
 
 
@@ -69,7 +76,20 @@ def usage_body(usage: Usage, *, openai: bool = False) -> dict[str, Any]:
     }
     if openai:
         body["prompt_tokens_details"] = {"cached_tokens": 0}
+        if usage.reasoning_tokens:
+            body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
     return body
+
+
+def responses_usage(usage: Usage) -> dict[str, Any]:
+    """Usage in the Responses spelling (``openai.types.responses.ResponseUsage``)."""
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+        "total_tokens": usage.total_tokens,
+    }
 
 
 def json_arguments(call: ToolCall) -> str:
@@ -112,19 +132,26 @@ def native_response(text: str, json_mode: bool) -> Any:
 
 
 def text_result(
-    family: ResultFamily,
+    family: ResultShape,
     completion: Completion,
     *,
     json_mode: bool,
     model: str,
     completion_id: str,
     created: int,
+    reasoning_field: str = DEFAULT_REASONING_FIELD,
 ) -> dict[str, Any]:
     """The ``result`` of a native text-generation run in the model's family."""
     if family == "openai":
         return chat_completion(
-            completion, model=model, completion_id=completion_id, created=created
+            completion,
+            model=model,
+            completion_id=completion_id,
+            created=created,
+            reasoning_field=reasoning_field,
         )
+    if family == "responses":
+        return responses_object(completion, model=model, response_id=completion_id, created=created)
     result: dict[str, Any] = {"response": native_response(completion.text, json_mode)}
     if completion.tool_calls:
         shape = legacy_tool_call if family == "legacy" else scout_tool_call
@@ -134,13 +161,21 @@ def text_result(
 
 
 def chat_completion(
-    completion: Completion, *, model: str, completion_id: str, created: int
+    completion: Completion,
+    *,
+    model: str,
+    completion_id: str,
+    created: int,
+    reasoning_field: str = DEFAULT_REASONING_FIELD,
 ) -> dict[str, Any]:
-    """An OpenAI ``chat.completion`` object; arguments are JSON strings (§2.3 C)."""
+    """An OpenAI ``chat.completion`` object; arguments are JSON strings (§2.3 C); reasoning in
+    the field the model uses (kimi-k2.6: ``reasoning``; the others ``reasoning_content``)."""
     message: dict[str, Any] = {
         "role": "assistant",
         "content": None if completion.tool_calls else completion.text,
     }
+    if completion.reasoning:
+        message[reasoning_field] = completion.reasoning
     if completion.tool_calls:
         message["tool_calls"] = [openai_tool_call(c) for c in completion.tool_calls]
     return {
@@ -157,6 +192,79 @@ def chat_completion(
             }
         ],
         "usage": usage_body(completion.usage, openai=True),
+    }
+
+
+def response_status(reason: FinishReason) -> dict[str, Any]:
+    """A Responses object's ``status`` (and ``incomplete_details``) for a finish reason."""
+    if reason == "length":
+        return {"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}
+    return {"status": "completed", "incomplete_details": None}
+
+
+def reasoning_item(item_id: str, text: str) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "reasoning",
+        "summary": [],
+        "content": [{"type": "reasoning_text", "text": text}],
+    }
+
+
+def message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "message",
+        "role": "assistant",
+        "status": status,
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
+def function_call_item(item_id: str, call: ToolCall, arguments: str) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "call_id": call.id,
+        "name": call.name,
+        "arguments": arguments,
+        "status": "completed",
+    }
+
+
+def responses_object(
+    completion: Completion | None,
+    *,
+    model: str,
+    response_id: str,
+    created: int,
+    output: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An OpenAI Responses object (``openai.types.responses.Response``): reasoning item first,
+    then the message or the function calls. ``completion`` None: the in-progress object
+    a stream starts with (``output`` as given)."""
+    if completion is not None and output is None:
+        output = []
+        if completion.reasoning:
+            output.append(reasoning_item(f"rs_{response_id}", completion.reasoning))
+        for i, call in enumerate(completion.tool_calls):
+            output.append(function_call_item(f"fc_{response_id}_{i}", call, json_arguments(call)))
+        if not completion.tool_calls:
+            output.append(message_item(f"msg_{response_id}", completion.text))
+    status: dict[str, Any] = {"status": "in_progress", "incomplete_details": None}
+    if completion is not None:
+        status = response_status(completion.finish_reason)
+    return {
+        "id": f"resp_{response_id}",
+        "object": "response",
+        "created_at": created,
+        "model": model,
+        "output": output or [],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        **status,
+        "usage": responses_usage(completion.usage) if completion is not None else None,
     }
 
 

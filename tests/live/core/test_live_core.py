@@ -8,7 +8,7 @@ import pytest
 
 from workers_ai import AsyncWorkersAI, NotFoundError, WorkersAI
 
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"
 EMBED = "@cf/baai/bge-base-en-v1.5"
 

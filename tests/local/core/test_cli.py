@@ -88,7 +88,7 @@ def test_serve_prints_its_base_url_first_and_serves() -> None:
         assert match, first
         base_url = match.group(1)
         response = httpx.post(
-            f"{base_url}/accounts/cli-acct/ai/run/@cf/meta/llama-3.1-8b-instruct",
+            f"{base_url}/accounts/cli-acct/ai/run/@cf/meta/llama-3.1-8b-instruct-fp8",
             headers={"Authorization": "Bearer cli-token"},
             json={"prompt": "ping"},
             timeout=10,

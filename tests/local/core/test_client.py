@@ -28,7 +28,7 @@ from workers_ai import (
     WorkersAI,
 )
 
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"
 FAMILIES = [LEGACY, SCOUT, OPENAI]

@@ -52,7 +52,7 @@ CALLS = 1_000
 TIMEOUT_CALLS = 50  # each waits out the client's timeout
 CONCURRENCY = 8
 SLACK = 2
-CHAT = "@cf/meta/llama-3.1-8b-instruct"
+CHAT = "@cf/meta/llama-3.1-8b-instruct-fp8"
 ASK = [{"role": "user", "content": "tell me about the sea"}]  # seven stream events
 _BANNER = re.compile(r"WORKERS_AI_BASE_URL=(?P<base>\S+)\s+account=(?P<account>\S+)")
 _CREDENTIAL_ENV = ("CLOUDFLARE_API_TOKEN", "CF_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID")

@@ -21,7 +21,7 @@ from workers_ai import (
 )
 
 PRIMARY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
-BACKUP = "@cf/meta/llama-3.1-8b-instruct"
+BACKUP = "@cf/meta/llama-3.1-8b-instruct-fp8"
 LAST = "@cf/qwen/qwen3-30b-a3b-fp8"
 EMBED = "@cf/baai/bge-base-en-v1.5"
 EMBED_BACKUP = "@cf/baai/bge-small-en-v1.5"
@@ -157,7 +157,7 @@ def test_run_falls_back(server: Any) -> None:
 
 def test_a_fallback_list_must_name_models(server: Any) -> None:
     with pytest.raises(Exception, match="fallback_models"):
-        WorkersAI(**connect(server), fallback_models="@cf/meta/llama-3.1-8b-instruct")
+        WorkersAI(**connect(server), fallback_models="@cf/meta/llama-3.1-8b-instruct-fp8")
 
 
 async def test_async_fallback_for_chat_stream_and_embed(server: Any) -> None:

@@ -18,7 +18,7 @@ from workers_ai import (
     WorkersAI,
 )
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8"
 EMBED = "@cf/baai/bge-small-en-v1.5"
 ASK = [{"role": "user", "content": "tell me about the sea"}]
 GATEWAY_TOKEN = "gw-token-123"

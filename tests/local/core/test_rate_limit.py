@@ -16,7 +16,7 @@ import pytest
 from tests.local.core.conftest import FAST_RETRIES, connect
 from workers_ai import AsyncWorkersAI, RateLimiter, WorkersAI
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8"
 ASK = [{"role": "user", "content": "hi"}]
 
 

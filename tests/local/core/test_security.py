@@ -44,6 +44,7 @@ from pydantic import BaseModel, PrivateAttr, ValidationError
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
 from llama_index.embeddings.workers_ai import WorkersAIEmbedding
 from llama_index.llms.workers_ai import WorkersAI as LlamaWorkersAI
+from llama_index.llms.workers_ai import _metadata as llama_metadata
 from tests.standard.llama_index.conformance import CallbackRecorder, EventRecorder
 from workers_ai import (
     APIConnectionError,
@@ -65,9 +66,10 @@ WRONG_TOKEN = "sekret-wrong-" + secrets.token_hex(16)
 SECRETS = (TOKEN, WRONG_TOKEN)
 ACCOUNT = "security-account"
 
-CHAT = "@cf/meta/llama-3.1-8b-instruct"
+CHAT = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI_CHAT = "@cf/qwen/qwen3-30b-a3b-fp8"
-UNKNOWN_CHAT = "@cf/mistralai/mistral-7b-instruct-v0.1"  # not in the table: catalog lookup
+# Served, but made unknown to the package's catalog (see newer_model): metadata searches.
+UNKNOWN_CHAT = "@cf/meta/llama-3.2-3b-instruct"
 EMBED = "@cf/baai/bge-base-en-v1.5"
 ASK = [{"role": "user", "content": "tell me about the sea"}]
 FAST_RETRIES = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.02)
@@ -579,8 +581,13 @@ def instrumented(audit: Audit) -> Iterator[None]:
 
 
 def test_llama_index_llm_never_shows_the_token(
-    srv: LocalServer, closed_url: str, audit: Audit, caplog: pytest.LogCaptureFixture
+    srv: LocalServer,
+    closed_url: str,
+    audit: Audit,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(llama_metadata, "model_spec", lambda name: None)  # a catalog search
     recorder = CallbackRecorder()
     manager = CallbackManager([recorder])
     llm = LlamaWorkersAI(**connection(srv), model=UNKNOWN_CHAT, callback_manager=manager)

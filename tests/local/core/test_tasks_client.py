@@ -15,6 +15,7 @@ from workers_ai import (
     Classification,
     ContextWindowExceededError,
     InvalidRequestError,
+    ModelDeprecatedError,
     Transcription,
     WorkersAI,
 )
@@ -26,8 +27,8 @@ TURBO = "@cf/openai/whisper-large-v3-turbo"
 RESNET = "@cf/microsoft/resnet-50"
 SENTIMENT = "@cf/huggingface/distilbert-sst-2-int8"
 M2M = "@cf/meta/m2m100-1.2b"
-BART = "@cf/facebook/bart-large-cnn"
-LLAMA_8B = "@cf/meta/llama-3.1-8b-instruct"  # context window 7968, no vision
+BART = "@cf/facebook/bart-large-cnn"  # retired on 2026-05-30, on purpose
+SMALL_WINDOW = "@cf/google/gemma-2b-it-lora"  # context window 8192, no vision
 
 
 @pytest.fixture
@@ -97,9 +98,17 @@ def test_text_tasks(client: WorkersAI) -> None:
     assert all(isinstance(c, Classification) for c in labels)
     assert max(labels, key=lambda c: c.score).label == "POSITIVE"
     assert client.translate(M2M, "hello", "fr") == "[fr] hello"
-    text = "The sea was calm. Boats came home. Gulls followed them all the way in."
-    summary = client.summarize(BART, text, max_length=8)
-    assert summary and len(summary.split()) <= 8 and summary in text
+
+
+def test_summarize_on_the_retired_bart_names_its_replacement(
+    client: WorkersAI, server: Any
+) -> None:
+    with pytest.raises(ModelDeprecatedError) as caught:
+        client.summarize(BART, "The sea was calm. Boats came home.", max_length=8)
+    assert caught.value.deprecated_on == "2026-05-30"
+    assert caught.value.replacement == "@cf/zai-org/glm-4.7-flash"
+    assert "retired by Cloudflare on 2026-05-30" in str(caught.value)
+    assert server.requests() == []  # known before the network
 
 
 async def test_async_tasks(server: Any) -> None:
@@ -109,7 +118,6 @@ async def test_async_tasks(server: Any) -> None:
         assert (await client.transcribe(WHISPER, b"hi there")).text == "hi there"
         assert (await client.classify_text(SENTIMENT, "awful")) is not None
         assert await client.translate(M2M, "hello", "de", source_lang="en") == "[de] hello"
-        assert await client.summarize(BART, "One. Two.")
         assert isinstance(await client.run(SDXL, {"prompt": "x"}), bytes)
 
 
@@ -118,17 +126,17 @@ def test_a_too_long_prompt_is_a_context_window_error_naming_the_window(
 ) -> None:
     long_history = [{"role": "user", "content": "word " * 8000}]
     with pytest.raises(ContextWindowExceededError) as caught:
-        client.chat(LLAMA_8B, long_history)
+        client.chat(SMALL_WINDOW, long_history)
     error = caught.value
-    assert error.status == 413 and error.code == 5021 and error.context_window == 7968
-    assert error.requested_tokens is not None and error.requested_tokens > 7968
-    assert f"{LLAMA_8B}'s context window is 7968 tokens" in str(error)
+    assert error.status == 413 and error.code == 5021 and error.context_window == 8192
+    assert error.requested_tokens is not None and error.requested_tokens > 8192
+    assert f"{SMALL_WINDOW}'s context window is 8192 tokens" in str(error)
     assert len(server.requests()) == 1  # a 413 is not retried
 
 
 def test_a_context_window_error_while_streaming(client: WorkersAI) -> None:
     with pytest.raises(ContextWindowExceededError):
-        list(client.stream_chat(LLAMA_8B, prompt="word " * 8000))
+        list(client.stream_chat(SMALL_WINDOW, prompt="word " * 8000))
 
 
 def test_images_to_a_model_without_vision_never_reach_the_network(
@@ -142,7 +150,7 @@ def test_images_to_a_model_without_vision_never_reach_the_network(
         ],
     }
     with pytest.raises(InvalidRequestError, match="no vision"):
-        client.chat(LLAMA_8B, [message])  # type: ignore[list-item]
+        client.chat(SMALL_WINDOW, [message])  # type: ignore[list-item]
     assert server.requests() == []
 
 

@@ -11,7 +11,7 @@ import pytest
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
 
 PRIMARY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
-BACKUP = "@cf/meta/llama-3.1-8b-instruct"
+BACKUP = "@cf/meta/llama-3.1-8b-instruct-fp8"
 EMBED = "@cf/baai/bge-small-en-v1.5"
 
 

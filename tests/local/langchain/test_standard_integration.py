@@ -57,7 +57,7 @@ class TestLegacyFamily(_LocalChatSuite):
 
     @property
     def model_override_value(self) -> str:
-        return "@cf/meta/llama-3.1-8b-instruct"
+        return "@cf/meta/llama-3.1-8b-instruct-fp8"
 
 
 class TestScoutFamily(_LocalChatSuite):

@@ -27,7 +27,7 @@ from tests.local.langchain.usage import answer_with_usage
 if TYPE_CHECKING:
     from workers_ai.local import LocalServer
 
-LEGACY_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY_MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI_MODEL = "@cf/qwen/qwen3-30b-a3b-fp8"
 # langchain-tests' usage detail names (its list type is invariant, so an override spells all).
 UsageDetail = Literal[
@@ -113,7 +113,7 @@ class TestOpenAIFamilyRealModel(_RealModelChatSuite):
 
     @property
     def model_override_value(self) -> str:
-        return "@cf/openai/gpt-oss-20b"
+        return "@cf/zai-org/glm-4.7-flash"
 
     @property
     def supported_usage_metadata_details(

@@ -20,7 +20,7 @@ from langchain_core.tools import tool
 from langchain_workers_ai import ChatWorkersAI
 from tests.local.langchain.images import PNG_1X1_B64
 from tests.unit.core.test_tokens import VARIED_TEXTS
-from workers_ai._models import KNOWN_MODELS
+from workers_ai import model_spec
 from workers_ai._tokens import IMAGE_TOKENS, estimate_text_tokens
 from workers_ai.local import LocalServer
 
@@ -146,9 +146,10 @@ def test_trim_messages_fits_a_budget_and_the_request_stays_under_it(
 
 
 def test_trim_to_a_models_context_window_leaving_room_for_the_answer() -> None:
-    model = "@cf/meta/llama-3.1-8b-instruct"
-    window = KNOWN_MODELS[model].context_window
-    assert window is not None
+    model = "@cf/meta/llama-3.1-8b-instruct-fp8"
+    spec = model_spec(model)
+    assert spec is not None and spec.context_window is not None
+    window = spec.context_window
     llm = ChatWorkersAI(model=model, max_tokens=512)
     history = conversation(turns=400)
     assert llm.get_num_tokens_from_messages(history) > window

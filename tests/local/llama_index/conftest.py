@@ -13,12 +13,15 @@ from llama_index.llms.workers_ai import WorkersAI
 if TYPE_CHECKING:
     from workers_ai.local import LocalServer
 
-# One model per result shape the server answers in (legacy ``response``, llama-4 "scout", and
-# an OpenAI ``chat.completion`` inside ``result``).
+# One model per result shape the server answers in (legacy ``response``, llama-4 "scout", an
+# OpenAI ``chat.completion`` inside ``result``, the Responses API's ``output`` items), and a
+# reasoning model with a thinking switch (qwen3 and gpt-oss reason too, always).
 FAMILY_MODELS = {
     "legacy": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
     "scout": "@cf/meta/llama-4-scout-17b-16e-instruct",
     "openai": "@cf/qwen/qwen3-30b-a3b-fp8",
+    "responses": "@cf/openai/gpt-oss-120b",
+    "reasoning": "@cf/zai-org/glm-4.7-flash",
 }
 
 

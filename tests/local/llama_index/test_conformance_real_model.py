@@ -83,7 +83,7 @@ class TestLegacyFamily(RealModelLLMConformance):
     this model, so WorkersAI is not a function-calling LLM here and the tool tests skip
     (TestLegacyFamilyTools runs them on a legacy-family model that calls tools)."""
 
-    model: ClassVar[str] = "@cf/meta/llama-3.1-8b-instruct"
+    model: ClassVar[str] = "@cf/meta/llama-3.1-8b-instruct-fp8"
     supports_tools: ClassVar[bool] = False
 
 

@@ -11,16 +11,19 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 from llama_index.core.memory import ChatMemoryBuffer, ChatSummaryMemoryBuffer, Memory
 
+from llama_index.llms.workers_ai import _metadata
 from tests.local.llama_index.conftest import local_llm
-from workers_ai._models import KNOWN_MODELS, is_embedding_model
+from workers_ai import model_spec
+from workers_ai._catalog import catalog
 from workers_ai._tokens import estimate_prompt_tokens, token_pieces
 from workers_ai.local import LocalServer
 
 CHAT_MODELS = sorted(
-    name
-    for name, facts in KNOWN_MODELS.items()
-    if facts.context_window is not None and not is_embedding_model(name)
+    spec.name
+    for spec in catalog()
+    if spec.task == "Text Generation" and spec.context_window is not None and not spec.retired()
 )
+NEWER_MODEL = "@cf/meta/llama-3.2-3b-instruct"  # stands for a model newer than the package's data
 LEGACY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 
 
@@ -54,17 +57,20 @@ def test_known_models_have_their_context_window_without_a_request(
     server: LocalServer, model: str
 ) -> None:
     llm = local_llm(server, model=model)
-    assert llm.metadata.context_window == KNOWN_MODELS[model].context_window
+    spec = model_spec(model)
+    assert spec is not None
+    assert llm.metadata.context_window == spec.context_window
     assert llm.metadata.model_name == model
     assert server.requests() == []
 
 
-def test_an_unknown_model_reads_the_catalog_once(
-    server: LocalServer, caplog: pytest.LogCaptureFixture
+def test_a_model_the_package_does_not_know_reads_the_catalog_once(
+    server: LocalServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # In the catalog, but without a context window there: LlamaIndex's default, with a warning
-    # only when the catalog cannot be read.
-    llm = local_llm(server, model="@cf/google/gemma-3-12b-it")
+    # In the account's catalog, but without a context window there: LlamaIndex's default, with
+    # a warning only when the catalog cannot be read.
+    monkeypatch.setattr(_metadata, "model_spec", lambda name: None)
+    llm = local_llm(server, model=NEWER_MODEL)
     with caplog.at_level(logging.WARNING):
         assert llm.metadata.context_window == DEFAULT_CONTEXT_WINDOW
         assert llm.metadata.context_window == DEFAULT_CONTEXT_WINDOW
@@ -83,9 +89,9 @@ def test_context_window_and_max_tokens_overrides(server: LocalServer) -> None:
 
 
 def test_chat_memory_buffer_defaults_to_three_quarters_of_the_window(server: LocalServer) -> None:
-    llm = local_llm(server, model="@cf/meta/llama-3.1-8b-instruct")
+    llm = local_llm(server, model="@cf/meta/llama-3.1-8b-instruct-fp8")
     memory = ChatMemoryBuffer.from_defaults(llm=llm, tokenizer_fn=token_pieces)
-    assert memory.token_limit == int(7968 * 0.75)
+    assert memory.token_limit == int(32000 * 0.75)
 
 
 @pytest.mark.parametrize("token_limit", [300, 600, 2000])

@@ -12,7 +12,7 @@ from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.tools import FunctionTool
 
 from llama_index.embeddings.workers_ai import WorkersAIEmbedding
-from llama_index.llms.workers_ai import WorkersAI
+from llama_index.llms.workers_ai import WorkersAI, _metadata
 from tests.local.llama_index.conftest import FAMILY_MODELS, local_embedding, local_llm
 from workers_ai import APITimeoutError, AuthenticationError, NotFoundError, RateLimitError
 
@@ -214,19 +214,28 @@ def test_known_models_need_no_catalog(server: LocalServer) -> None:
     assert server.requests() == []
 
 
-def test_other_models_are_looked_up_once_in_the_catalog(server: LocalServer) -> None:
-    llm = local_llm(server, model="@cf/meta/llama-3-8b-instruct")
+@pytest.fixture
+def newer_model(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A model name the package's catalog does not know (as a model newer than it would be)."""
+    monkeypatch.setattr(_metadata, "model_spec", lambda name: None)
+    return "@cf/meta/llama-3.2-3b-instruct"
+
+
+def test_other_models_are_looked_up_once_in_the_catalog(
+    server: LocalServer, newer_model: str
+) -> None:
+    llm = local_llm(server, model=newer_model)
     first, second = llm.metadata, llm.metadata
     assert first == second
     searches = [r for r in server.requests() if r["path"].endswith("/ai/models/search")]
     assert len(searches) == 1
-    assert searches[0]["query"]["search"] == "@cf/meta/llama-3-8b-instruct"
+    assert searches[0]["query"]["search"] == newer_model
 
 
-def test_metadata_overrides_skip_the_catalog(server: LocalServer) -> None:
+def test_metadata_overrides_skip_the_catalog(server: LocalServer, newer_model: str) -> None:
     llm = local_llm(
         server,
-        model="@cf/meta/llama-3-8b-instruct",
+        model=newer_model,
         context_window=8000,
         is_function_calling_model=True,
         max_tokens=100,
@@ -237,9 +246,9 @@ def test_metadata_overrides_skip_the_catalog(server: LocalServer) -> None:
     assert server.requests() == []
 
 
-def test_catalog_failure_falls_back_to_defaults(server: LocalServer) -> None:
+def test_catalog_failure_falls_back_to_defaults(server: LocalServer, newer_model: str) -> None:
     server.inject("server_error", scope="models")
-    metadata = local_llm(server, model="@cf/meta/llama-3-8b-instruct").metadata
+    metadata = local_llm(server, model=newer_model).metadata
     assert metadata.context_window == 3900 and metadata.is_function_calling_model is False
 
 

@@ -12,7 +12,7 @@ from llama_index.core.base.llms.types import ChatMessage
 from tests.local.llama_index.conftest import local_embedding, local_llm
 
 PRIMARY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
-BACKUP = "@cf/meta/llama-3.1-8b-instruct"
+BACKUP = "@cf/meta/llama-3.1-8b-instruct-fp8"
 EMBED = "@cf/baai/bge-small-en-v1.5"
 ASK = [ChatMessage(role="user", content="hello there")]
 

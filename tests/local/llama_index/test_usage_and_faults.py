@@ -46,16 +46,21 @@ def words(text: str) -> int:
 async def test_token_counts_are_the_servers_once_per_call(
     make_llm: Callable[..., WorkersAI], method: str
 ) -> None:
-    """The echo server counts words: prompt = the prompt's words, completion = "Echo: " + it."""
+    """The echo server counts words: prompt = the prompt's words, completion = "Echo: " + it,
+    and the words of its reasoning line for a reasoning model (qwen3)."""
     counter = TokenCountingHandler()
     llm = make_llm(callback_manager=CallbackManager([counter]))
     for _ in range(2):
         responses = await call_method(llm, method, PROMPT)
-    assert response_text(responses[-1]) == f"Echo: {PROMPT}"
+    last = responses[-1]
+    assert response_text(last) == f"Echo: {PROMPT}"
+    reasoning = last.additional_kwargs.get("reasoning_tokens", 0)
     assert len(counter.llm_token_counts) == 2
     assert counter.prompt_llm_token_count == 2 * words(PROMPT)
-    assert counter.completion_llm_token_count == 2 * words(f"Echo: {PROMPT}")
-    assert counter.total_llm_token_count == 2 * (words(PROMPT) + words(f"Echo: {PROMPT}"))
+    assert counter.completion_llm_token_count == 2 * (words(f"Echo: {PROMPT}") + reasoning)
+    assert counter.total_llm_token_count == 2 * (
+        words(PROMPT) + words(f"Echo: {PROMPT}") + reasoning
+    )
 
 
 @pytest.mark.parametrize("method", ["stream_chat", "astream_chat", "stream_complete"])

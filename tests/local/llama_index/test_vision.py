@@ -22,7 +22,7 @@ from workers_ai.errors import InvalidRequestError
 from workers_ai.local import LocalServer
 
 VISION = "@cf/meta/llama-4-scout-17b-16e-instruct"
-NO_VISION = "@cf/meta/llama-3.1-8b-instruct"
+NO_VISION = "@cf/meta/llama-3.1-8b-instruct-fp8"
 PNG_DATA_URL = f"data:image/png;base64,{PNG_1X1_B64}"
 # A 1x1 GIF: a second format, so a guessed media type is seen to come from the bytes.
 GIF_1X1 = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")

@@ -41,7 +41,7 @@ class TestChatWorkersAIUnit(ChatModelUnitTests):
 
     @property
     def model_override_value(self) -> str:
-        return "@cf/meta/llama-3.1-8b-instruct"
+        return "@cf/meta/llama-3.1-8b-instruct-fp8"
 
 
 class TestWorkersAIEmbeddingsUnit(EmbeddingsUnitTests):

@@ -27,8 +27,8 @@ def test_environment_fallbacks_in_order() -> None:
 
 def test_urls_and_gateway() -> None:
     config = ClientConfig.resolve(account_id="acct", environ={})
-    assert config.run_url("@cf/meta/llama-3.1-8b-instruct") == (
-        "https://api.cloudflare.com/client/v4/accounts/acct/ai/run/@cf/meta/llama-3.1-8b-instruct"
+    assert config.run_url("@cf/meta/llama-3.1-8b-instruct-fp8") == (
+        "https://api.cloudflare.com/client/v4/accounts/acct/ai/run/@cf/meta/llama-3.1-8b-instruct-fp8"
     )
     env = {"WORKERS_AI_BASE_URL": "http://127.0.0.1:9/client/v4/", "WORKERS_AI_GATEWAY_ID": "gw"}
     routed = ClientConfig.resolve(account_id="acct", environ=env)

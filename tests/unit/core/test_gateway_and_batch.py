@@ -80,7 +80,7 @@ def test_gateway_options_need_a_gateway() -> None:
         WorkersAI(account_id="a", api_token="t", gateway=GatewayOptions(cache_ttl=5))
     client = WorkersAI(account_id="a", api_token="t")
     with pytest.raises(ConfigurationError, match="gateway_id"):
-        client.chat("@cf/meta/llama-3.1-8b-instruct", prompt="hi", gateway={"skip_cache": True})
+        client.chat("@cf/meta/llama-3.1-8b-instruct-fp8", prompt="hi", gateway={"skip_cache": True})
 
 
 def test_the_gateway_token_comes_from_the_environment_only_with_a_gateway(
@@ -109,7 +109,9 @@ IMAGE = [
 def test_a_known_text_only_model_refuses_images_before_the_network() -> None:
     messages: Any = [{"role": "user", "content": IMAGE}]
     with pytest.raises(InvalidRequestError, match="no vision") as caught:
-        build_chat_body("@cf/meta/llama-3.1-8b-instruct", messages, None, stream=False, options={})
+        build_chat_body(
+            "@cf/meta/llama-3.1-8b-instruct-fp8", messages, None, stream=False, options={}
+        )
     assert "llama-4-scout" in str(caught.value)  # it names models that do take images
     body = build_chat_body(
         "@cf/meta/llama-4-scout-17b-16e-instruct", messages, None, stream=False, options={}

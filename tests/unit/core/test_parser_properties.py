@@ -41,7 +41,7 @@ from workers_ai.errors import (
 from workers_ai.streaming import StreamParser, chunk_from_result
 from workers_ai.types import ChatChunk, ChatResult, ModelInfo, Usage
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8"
 T = TypeVar("T")
 
 # Pure parsers are fast: more examples. End-to-end cases build a client and an httpx exchange.

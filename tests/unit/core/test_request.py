@@ -16,7 +16,7 @@ from workers_ai._request import (
 )
 from workers_ai.errors import InvalidRequestError
 
-LEGACY = "@cf/meta/llama-3.1-8b-instruct"
+LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"
 USER: list[Any] = [{"role": "user", "content": "hi"}]
 SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}

@@ -18,7 +18,7 @@ from workers_ai import AsyncWorkersAI, ChatChunk, StreamError, WorkersAI
 from workers_ai.client import _MAX_BYTES_AFTER_DONE
 from workers_ai.streaming import StreamParser
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8"
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:

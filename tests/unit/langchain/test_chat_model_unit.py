@@ -151,11 +151,11 @@ def test_the_token_is_absent_from_repr_str_and_serialized_forms() -> None:
 
 
 def test_ls_params_name_the_provider_and_the_per_call_model() -> None:
-    llm = ChatWorkersAI(model="@cf/meta/llama-3.1-8b-instruct", temperature=0.2, max_tokens=50)
+    llm = ChatWorkersAI(model="@cf/meta/llama-3.1-8b-instruct-fp8", temperature=0.2, max_tokens=50)
     params = llm._get_ls_params(stop=["x"])
     assert params == {
         "ls_provider": "cloudflare_workers_ai",
-        "ls_model_name": "@cf/meta/llama-3.1-8b-instruct",
+        "ls_model_name": "@cf/meta/llama-3.1-8b-instruct-fp8",
         "ls_model_type": "chat",
         "ls_temperature": 0.2,
         "ls_max_tokens": 50,

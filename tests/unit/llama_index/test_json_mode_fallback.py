@@ -67,7 +67,7 @@ def llm_for(fake: FakeCloudflare, model: str, **fields: Any) -> WorkersAI:
 
 
 TOOL_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
-TEXT_MODEL = "@cf/meta/llama-3.1-8b-instruct"  # cannot call tools
+TEXT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8"  # cannot call tools
 
 
 @pytest.mark.parametrize(("model", "second"), [(TOOL_MODEL, "tool"), (TEXT_MODEL, "text")])

@@ -102,11 +102,10 @@ def no_catalog(model: str) -> list[ModelInfo]:
     raise AssertionError("a known model must not need the catalog")
 
 
-def test_known_models_come_from_the_core_table() -> None:
+def test_known_models_come_from_the_packaged_catalog() -> None:
     assert lookup_capabilities(LEGACY, no_catalog) == Capabilities(24000, True)
-    assert lookup_capabilities("@cf/meta/llama-3.1-8b-instruct", no_catalog) == Capabilities(
-        7968, False
-    )
+    fp8 = "@cf/meta/llama-3.1-8b-instruct-fp8"
+    assert lookup_capabilities(fp8, no_catalog) == Capabilities(32000, False)
 
 
 def test_other_models_come_from_the_catalog() -> None:

@@ -67,6 +67,9 @@ def to_core_message(message: ChatMessage) -> Message:
     name = message.additional_kwargs.get("name")
     if isinstance(name, str) and name:
         wire["name"] = name
+    reasoning = "".join(b.content or "" for b in message.blocks if isinstance(b, ThinkingBlock))
+    if reasoning:
+        wire["reasoning"] = reasoning  # the core sends it back where the model wants it
     return wire
 
 
@@ -79,7 +82,7 @@ def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
         elif isinstance(block, ImageBlock):
             parts.append({"type": "image_url", "image_url": {"url": _image_url(block)}})
         elif isinstance(block, (ToolCallBlock, ThinkingBlock, CachePoint)):
-            continue  # tool calls travel in tool_calls; reasoning and cache hints are not sent
+            continue  # tool calls and reasoning travel in their own fields; cache hints unsent
         else:
             raise ValueError(
                 f"Workers AI chat models take text and images; got a {block.block_type!r} block"
@@ -188,6 +191,8 @@ def usage_counts(usage: Usage) -> dict[str, int]:
     }
     if usage.cached_tokens is not None:
         counts["cached_tokens"] = usage.cached_tokens
+    if usage.reasoning_tokens is not None:
+        counts["reasoning_tokens"] = usage.reasoning_tokens
     return counts
 
 

@@ -1,4 +1,4 @@
-"""What a chat model can do: the core's table of known models first, then Cloudflare's catalog."""
+"""What a chat model can do: the packaged model catalog first, then the account's catalog."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from workers_ai import ModelInfo, WorkersAIError
-from workers_ai._models import KNOWN_MODELS
+from workers_ai import ModelInfo, WorkersAIError, model_spec
 
 logger = logging.getLogger(__name__)
 
@@ -19,11 +18,11 @@ class Capabilities:
 
 
 def known_capabilities(model: str) -> Capabilities | None:
-    """From ``workers_ai._models`` (no I/O), or None for a model it does not list."""
-    facts = KNOWN_MODELS.get(model)
-    if facts is None:
+    """From the packaged catalog (no I/O), or None for a model it does not list."""
+    spec = model_spec(model)
+    if spec is None:
         return None
-    return Capabilities(facts.context_window, facts.function_calling)
+    return Capabilities(spec.context_window, spec.function_calling)
 
 
 def catalog_capabilities(model: str, catalog: Sequence[ModelInfo]) -> Capabilities | None:

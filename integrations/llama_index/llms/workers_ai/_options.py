@@ -12,11 +12,11 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from workers_ai import ChatOptions
-from workers_ai._models import result_family
+from workers_ai._catalog import result_shape
 from workers_ai._request import SAMPLING_OPTIONS
 
 # WorkersAI fields sent as request options under their own names (None is not sent).
-SAMPLING_FIELDS = (*SAMPLING_OPTIONS, "stop")
+SAMPLING_FIELDS = (*SAMPLING_OPTIONS, "stop", "reasoning_effort", "thinking")
 
 
 def chat_options(
@@ -52,7 +52,7 @@ def tool_options(
         return {}
     choice = tool_choice if tool_choice is not None else ("required" if tool_required else "auto")
     options: dict[str, Any] = {"tools": list(tool_specs), "tool_choice": choice}
-    if result_family(model) == "openai":
+    if result_shape(model) == "openai":
         # Only the OpenAI-style models know this field; for the others the client keeps the
         # first call (see WorkersAI._validate_chat_with_tools_response).
         options["extra"] = {"parallel_tool_calls": allow_parallel_tool_calls}

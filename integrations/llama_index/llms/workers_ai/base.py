@@ -75,6 +75,16 @@ class WorkersAI(JsonModeLLM, ConnectionFields):
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     stop: list[str] | None = Field(default=None, description="Stop sequences.")
+    reasoning_effort: str | None = Field(
+        default=None,
+        description="How hard a reasoning model thinks: one of the efforts its catalog entry "
+        "lists (gpt-oss: low, medium, high), checked before the network.",
+    )
+    thinking: bool | None = Field(
+        default=None,
+        description="Turn a reasoning model's thinking on or off (its chat_template_kwargs "
+        "switch, e.g. kimi-k2.6's thinking); None keeps the model's default.",
+    )
     context_window: int | None = Field(
         default=None, gt=0, description="Overrides the model's known context window."
     )
