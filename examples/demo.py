@@ -139,7 +139,9 @@ def llama_index_part(totals: Totals) -> None:
     counter = TokenCountingHandler()
     Settings.callback_manager = CallbackManager([counter])
     Settings.llm = WorkersAI(model=CHAT_MODEL, max_tokens=80, temperature=0.2)
-    Settings.embed_model = WorkersAIEmbedding(model_name=EMBEDDING_MODEL)
+    # Small batches: on the local SmolLM2 server one request of every README chunk could
+    # outlast the client's 60 s timeout (the local embedder reads one text after another).
+    Settings.embed_model = WorkersAIEmbedding(model_name=EMBEDDING_MODEL, embed_batch_size=8)
 
     heading("LlamaIndex: RAG over this project's README")
     documents = [

@@ -448,3 +448,30 @@ def test_a_character_cut_by_max_tokens_is_dropped_not_replaced(client: httpx.Cli
     for max_tokens in range(8, 13):
         text = run(client, LEGACY, {"prompt": "Say hi", "max_tokens": max_tokens, "seed": 1})
         assert "\ufffd" not in text["response"]
+
+
+# -- reasoning -------------------------------------------------------------------------------------
+
+GLM = "@cf/zai-org/glm-4.7-flash"
+
+
+def test_a_reasoning_model_thinks_before_it_answers(client: httpx.Client) -> None:
+    body = ask("What is the capital of France?", max_tokens=64, temperature=0, seed=1)
+    message = run(client, GLM, body)["choices"][0]["message"]
+    usage = run(client, GLM, body)["usage"]
+    assert message["reasoning_content"].strip() and message["content"].strip()
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
+    assert 0 < reasoning <= 16  # at most a quarter of max_tokens
+    assert reasoning < usage["completion_tokens"] <= 64
+
+
+def test_thinking_off_and_the_responses_shape(client: httpx.Client) -> None:
+    quiet = ask("Name a colour.", max_tokens=16, chat_template_kwargs={"enable_thinking": False})
+    message = run(client, GLM, quiet)["choices"][0]["message"]
+    assert "reasoning_content" not in message
+    gpt = run(
+        client, "@cf/openai/gpt-oss-120b", {"input": "Name a colour.", "max_output_tokens": 32}
+    )
+    kinds = [item["type"] for item in gpt["output"]]
+    assert kinds == ["reasoning", "message"]
+    assert gpt["usage"]["output_tokens_details"]["reasoning_tokens"] > 0

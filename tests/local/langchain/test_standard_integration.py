@@ -24,6 +24,8 @@ from tests.local.langchain.usage import answer_with_usage
 LEGACY_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 SCOUT_MODEL = "@cf/meta/llama-4-scout-17b-16e-instruct"
 OPENAI_MODEL = "@cf/qwen/qwen3-30b-a3b-fp8"
+RESPONSES_MODEL = "@cf/openai/gpt-oss-120b"
+REASONING_MODEL = "@cf/zai-org/glm-4.7-flash"
 
 
 class _LocalChatSuite(ChatModelIntegrationTests):
@@ -101,6 +103,59 @@ class TestOpenAIFamily(_LocalChatSuite):
 
     def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
         return answer_with_usage(ChatWorkersAI(model=OPENAI_MODEL), stream=stream)
+
+
+class TestResponsesFamily(_LocalChatSuite):
+    """gpt-oss: the Responses API's ``output`` items (reasoning, message, function_call) and
+    its typed stream events; stop sequences applied by the client (the API has none)."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": RESPONSES_MODEL}
+
+    @property
+    def model_override_value(self) -> str:
+        return "@cf/openai/gpt-oss-20b"
+
+    @property
+    def supported_usage_metadata_details(self) -> dict[str, list[Any]]:
+        return {
+            "invoke": ["cache_read_input", "reasoning_output"],
+            "stream": ["cache_read_input", "reasoning_output"],
+        }
+
+    def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
+        return answer_with_usage(ChatWorkersAI(model=RESPONSES_MODEL), stream=stream)
+
+    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
+        llm = ChatWorkersAI(model=RESPONSES_MODEL, reasoning_effort="high")
+        return answer_with_usage(llm, stream=stream)
+
+
+class TestReasoningModel(_LocalChatSuite):
+    """glm-4.7-flash: a chat.completion model that reasons (``reasoning_content``), with a
+    thinking switch and reasoning efforts."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": REASONING_MODEL, "reasoning_effort": "low"}
+
+    @property
+    def model_override_value(self) -> str:
+        return "@cf/nvidia/nemotron-3-120b-a12b"
+
+    @property
+    def supported_usage_metadata_details(self) -> dict[str, list[Any]]:
+        return {
+            "invoke": ["cache_read_input", "reasoning_output"],
+            "stream": ["cache_read_input", "reasoning_output"],
+        }
+
+    def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
+        return answer_with_usage(ChatWorkersAI(model=REASONING_MODEL), stream=stream)
+
+    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
+        return answer_with_usage(ChatWorkersAI(model=REASONING_MODEL), stream=stream)
 
 
 class TestEmbeddings(EmbeddingsIntegrationTests):

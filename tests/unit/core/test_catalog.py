@@ -117,6 +117,7 @@ def test_names_without_their_prefix_are_recognised() -> None:
 def test_did_you_mean_suggests_active_models() -> None:
     close = catalog().suggest("@cf/meta/llama-3.3-70b-instruct-fp8-fsat")
     assert close[0] == "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+    # A retired model is never suggested.
     assert "@cf/meta/llama-3.1-8b-instruct" not in catalog().suggest("llama-3.1-8b-instruct")
     assert catalog().suggest("zzzz") == []
 

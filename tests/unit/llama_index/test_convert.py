@@ -84,7 +84,7 @@ def test_images_become_image_url_parts() -> None:
     assert content[2] == {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
 
 
-def test_reasoning_and_cache_points_are_not_sent() -> None:
+def test_reasoning_rides_along_and_cache_points_are_not_sent() -> None:
     message = ChatMessage(
         role="assistant",
         blocks=[
@@ -93,7 +93,12 @@ def test_reasoning_and_cache_points_are_not_sent() -> None:
             TextBlock(text="answer"),
         ],
     )
-    assert to_core_message(message) == {"role": "assistant", "content": "answer"}
+    # The core sends the reasoning back only where the model reads it (tool-call turns).
+    assert to_core_message(message) == {
+        "role": "assistant",
+        "content": "answer",
+        "reasoning": "hmm",
+    }
 
 
 def test_unsupported_blocks_are_rejected() -> None:
