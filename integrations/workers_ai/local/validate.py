@@ -249,29 +249,8 @@ def _responses_message(item: Mapping[str, Any], where: str) -> Message:
     if role not in ROLES:
         allowed = ", ".join(f"'{r}'" for r in ROLES if r != "tool")
         raise bad_input(f"Value at '{where}/role' must be one of {allowed}")
-    content = item.get("content")
-    if isinstance(content, str):
-        return Message(cast(Role, role), content)
-    if not isinstance(content, list):
-        raise mismatch(f"{where}/content", content, "string")
-    texts: list[str] = []
-    images: list[str] = []
-    for j, part in enumerate(content):
-        path = f"{where}/content/{j}"
-        if not isinstance(part, dict):
-            raise mismatch(path, part, "object")
-        kind = part.get("type")
-        if kind in ("input_text", "output_text"):
-            if not isinstance(part.get("text"), str):
-                raise mismatch(f"{path}/text", part.get("text"), "string")
-            texts.append(part["text"])
-        elif kind == "input_image" and isinstance(part.get("image_url"), str):
-            images.append(part["image_url"])
-        else:
-            raise bad_input(
-                f"Value at '{path}/type' must be one of 'input_text', 'output_text', 'input_image'"
-            )
-    return Message(cast(Role, role), "\n".join(texts), tuple(images))
+    text, images = _content(item.get("content"), f"{where}/content", _RESPONSES_PARTS)
+    return Message(cast(Role, role), text, images)
 
 
 def _responses_call(item: Mapping[str, Any], where: str) -> ToolCall:
@@ -380,11 +359,21 @@ def _message(raw: Any, path: str) -> Message:
     return Message(cast(Role, role), text, images, calls, tool_call_id, name)
 
 
-def _content(content: Any, path: str) -> tuple[str, tuple[str, ...]]:
+# Content part types: (text types, image type) of chat messages and of Responses input.
+_CHAT_PARTS = (("text",), "image_url")
+_RESPONSES_PARTS = (("input_text", "output_text"), "input_image")
+
+
+def _content(
+    content: Any, path: str, parts: tuple[tuple[str, ...], str] = _CHAT_PARTS
+) -> tuple[str, tuple[str, ...]]:
+    """Message content (a string, or a list of text and image parts) as text and image URLs.
+    A chat image part is ``{"image_url": {"url"}}``, a Responses one ``{"image_url": url}``."""
     if isinstance(content, str):
         return content, ()
     if not isinstance(content, list):
         raise mismatch(path, content, "string")
+    text_types, image_type = parts
     texts: list[str] = []
     images: list[str] = []
     for i, part in enumerate(content):
@@ -392,19 +381,20 @@ def _content(content: Any, path: str) -> tuple[str, tuple[str, ...]]:
         if not isinstance(part, dict):
             raise mismatch(where, part, "object")
         kind = part.get("type")
-        if kind == "text":
+        if kind in text_types:
             text = part.get("text")
             if not isinstance(text, str):
                 raise mismatch(f"{where}/text", text, "string")
             texts.append(text)
-        elif kind == "image_url":
+        elif kind == image_type:
             image = part.get("image_url")
-            url = image.get("url") if isinstance(image, dict) else None
+            url = image.get("url") if isinstance(image, dict) else image
             if not isinstance(url, str):
                 raise bad_input(f"required properties at '{where}/image_url' are 'url'")
             images.append(url)
         else:
-            raise bad_input(f"Value at '{where}/type' must be one of 'text', 'image_url'")
+            allowed = ", ".join(f"'{t}'" for t in (*text_types, image_type))
+            raise bad_input(f"Value at '{where}/type' must be one of {allowed}")
     return "\n".join(texts), tuple(images)
 
 

@@ -105,17 +105,8 @@ class TestOpenAIFamily(_LocalChatSuite):
         return answer_with_usage(ChatWorkersAI(model=OPENAI_MODEL), stream=stream)
 
 
-class TestResponsesFamily(_LocalChatSuite):
-    """gpt-oss: the Responses API's ``output`` items (reasoning, message, function_call) and
-    its typed stream events; stop sequences applied by the client (the API has none)."""
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {"model": RESPONSES_MODEL}
-
-    @property
-    def model_override_value(self) -> str:
-        return "@cf/openai/gpt-oss-20b"
+class _ReasoningSuite(_LocalChatSuite):
+    """A model that reasons: usage reports its reasoning tokens, whole and streamed."""
 
     @property
     def supported_usage_metadata_details(self) -> dict[str, list[Any]]:
@@ -125,14 +116,26 @@ class TestResponsesFamily(_LocalChatSuite):
         }
 
     def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
-        return answer_with_usage(ChatWorkersAI(model=RESPONSES_MODEL), stream=stream)
+        return answer_with_usage(ChatWorkersAI(**self.chat_model_params), stream=stream)
 
     def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
-        llm = ChatWorkersAI(model=RESPONSES_MODEL, reasoning_effort="high")
-        return answer_with_usage(llm, stream=stream)
+        return answer_with_usage(ChatWorkersAI(**self.chat_model_params), stream=stream)
 
 
-class TestReasoningModel(_LocalChatSuite):
+class TestResponsesFamily(_ReasoningSuite):
+    """gpt-oss: the Responses API's ``output`` items (reasoning, message, function_call) and
+    its typed stream events; stop sequences applied by the client (the API has none)."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": RESPONSES_MODEL, "reasoning_effort": "high"}
+
+    @property
+    def model_override_value(self) -> str:
+        return "@cf/openai/gpt-oss-20b"
+
+
+class TestReasoningModel(_ReasoningSuite):
     """glm-4.7-flash: a chat.completion model that reasons (``reasoning_content``), with a
     thinking switch and reasoning efforts."""
 
@@ -143,19 +146,6 @@ class TestReasoningModel(_LocalChatSuite):
     @property
     def model_override_value(self) -> str:
         return "@cf/nvidia/nemotron-3-120b-a12b"
-
-    @property
-    def supported_usage_metadata_details(self) -> dict[str, list[Any]]:
-        return {
-            "invoke": ["cache_read_input", "reasoning_output"],
-            "stream": ["cache_read_input", "reasoning_output"],
-        }
-
-    def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
-        return answer_with_usage(ChatWorkersAI(model=REASONING_MODEL), stream=stream)
-
-    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
-        return answer_with_usage(ChatWorkersAI(model=REASONING_MODEL), stream=stream)
 
 
 class TestEmbeddings(EmbeddingsIntegrationTests):
