@@ -9,6 +9,7 @@ from typing import Any
 from typing_extensions import TypedDict
 
 from ._catalog import (
+    DEFAULT_THINKING_TOGGLE,
     ModelSpec,
     ResultShape,
     catalog,
@@ -18,6 +19,7 @@ from ._catalog import (
     takes_images,
 )
 from ._gateway import GatewayOptions
+from ._responses import responses_body
 from .errors import InvalidRequestError
 from .types import ROLES, Message
 
@@ -113,7 +115,7 @@ def normalize_tool_choice(choice: str | Mapping[str, Any]) -> str | dict[str, An
     return {"type": "function", "function": {"name": choice}}
 
 
-def _split_json_schema(spec: Any) -> tuple[str, dict[str, Any], bool | None]:
+def split_json_schema(spec: Any) -> tuple[str, dict[str, Any], bool | None]:
     """(name, bare schema, strict) from a bare schema or OpenAI's {name, schema, strict}."""
     if not isinstance(spec, Mapping):
         raise InvalidRequestError("response_format json_schema must be a JSON Schema object")
@@ -132,7 +134,7 @@ def normalize_response_format(model: str, response_format: Mapping[str, Any]) ->
         raise InvalidRequestError(
             f"response_format type must be 'json_object' or 'json_schema', got {kind!r}"
         )
-    name, schema, strict = _split_json_schema(response_format.get("json_schema"))
+    name, schema, strict = split_json_schema(response_format.get("json_schema"))
     if result_shape(model) == "openai":
         envelope: dict[str, Any] = {"name": name, "schema": schema}
         if strict is not None:
@@ -218,7 +220,7 @@ def check_reasoning(
     if effort is None and thinking is None:
         return None, None
     if spec is None:
-        return effort, "enable_thinking" if thinking is not None else None
+        return effort, DEFAULT_THINKING_TOGGLE if thinking is not None else None
     reasoning = spec.reasoning
     if reasoning is None:
         asked = "reasoning_effort" if effort is not None else "thinking"
@@ -293,8 +295,6 @@ def build_chat_body(
         model, spec, options.get("reasoning_effort"), options.get("thinking")
     )
     if shape == "responses":
-        from ._responses import responses_body  # only gpt-oss requests need it
-
         body = responses_body(body, model, options, effort, stream=stream)
     else:
         _add_chat_options(body, model, shape, options, stream=stream)

@@ -118,21 +118,20 @@ def _tool_choice(choice: str | Mapping[str, Any]) -> str | dict[str, Any]:
 
 
 def _text_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
-    from ._request import normalize_response_format
+    """JSON mode as the Responses API's ``text.format``: ``{type, name, schema, strict}``."""
+    from ._request import split_json_schema
 
-    wire = normalize_response_format("", response_format)  # the bare-schema form
-    if wire["type"] != "json_schema":
-        return {"format": {"type": wire["type"]}}
-    schema = wire["json_schema"]
-    spec = response_format.get("json_schema")
-    named = isinstance(spec, Mapping) and isinstance(spec.get("schema"), Mapping)
-    fmt: dict[str, Any] = {
-        "type": "json_schema",
-        "name": str(spec.get("name") or "response") if named and spec else "response",
-        "schema": schema,
-    }
-    if named and spec and spec.get("strict") is not None:
-        fmt["strict"] = spec["strict"]
+    kind = response_format.get("type")
+    if kind in ("text", "json_object") and "json_schema" not in response_format:
+        return {"format": {"type": kind}}
+    if kind not in ("json_schema", "json_object"):
+        raise InvalidRequestError(
+            f"response_format type must be 'json_object' or 'json_schema', got {kind!r}"
+        )
+    name, schema, strict = split_json_schema(response_format.get("json_schema"))
+    fmt: dict[str, Any] = {"type": "json_schema", "name": name, "schema": schema}
+    if strict is not None:
+        fmt["strict"] = strict
     return {"format": fmt}
 
 
