@@ -159,6 +159,15 @@ def test_the_responses_stream_has_no_done_on_v1(http: httpx.Client, server: Loca
             {"model": GPT, "input": [{"type": "function_call", "name": "f", "arguments": "{"}]},
             "'/input/0/arguments' must be valid JSON",
         ),
+        (
+            {"model": GPT, "input": "x", "text": {"format": {"type": "xml"}}},
+            "Value at '/text/format/type' must be one of 'text', 'json_object', 'json_schema'",
+        ),
+        ({"model": GPT, "input": "x", "text": {"format": []}}, "'/text/format'"),
+        (
+            {"model": GPT, "input": "x", "text": {"format": {"type": "json_schema"}}},
+            "required properties at '/text/format' are 'type', 'name', 'schema'",
+        ),
     ],
 )
 def test_bad_responses_requests_are_5006(

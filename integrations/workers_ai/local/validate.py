@@ -277,17 +277,11 @@ def _text_format(raw: Any) -> JsonFormat | None:
     fmt = raw.get("format")
     if fmt is None:
         return None
-    if not isinstance(fmt, dict):
-        raise mismatch("/text/format", fmt, "object")
-    kind = fmt.get("type")
-    if kind == "text":
+    kind = _format_kind(fmt, "/text/format")
+    if kind is None:
         return None
     if kind == "json_object":
         return JsonFormat(None)
-    if kind != "json_schema":
-        raise bad_input(
-            "Value at '/text/format/type' must be one of 'text', 'json_object', 'json_schema'"
-        )
     schema = fmt.get("schema")
     if not isinstance(schema, dict):
         raise bad_input("required properties at '/text/format' are 'type', 'name', 'schema'")
@@ -473,18 +467,26 @@ def _tool_choice(raw: Any, tools: tuple[ToolSpec, ...]) -> ToolChoice:
     return NamedTool(name)
 
 
-def _response_format(raw: Any, openai_shaped: bool) -> JsonFormat | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise mismatch("/response_format", raw, "object")
-    kind = raw.get("type")
+def _format_kind(fmt: Any, path: str) -> str | None:
+    """The JSON mode a format object asks for, or None for plain text."""
+    if not isinstance(fmt, dict):
+        raise mismatch(path, fmt, "object")
+    kind = fmt.get("type")
     if kind == "text":
         return None
     if kind not in ("json_object", "json_schema"):
         raise bad_input(
-            "Value at '/response_format/type' must be one of 'text', 'json_object', 'json_schema'"
+            f"Value at '{path}/type' must be one of 'text', 'json_object', 'json_schema'"
         )
+    return cast(str, kind)
+
+
+def _response_format(raw: Any, openai_shaped: bool) -> JsonFormat | None:
+    if raw is None:
+        return None
+    kind = _format_kind(raw, "/response_format")
+    if kind is None:
+        return None
     schema = raw.get("json_schema")
     if schema is None:
         if kind == "json_schema":
