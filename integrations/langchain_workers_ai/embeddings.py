@@ -92,7 +92,7 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
                 lambda batch: client.embed(self.model, batch).vectors,
                 planned,
                 self.max_concurrency,
-                on_done=lambda batch: progress.update(len(batch)),
+                on_done=lambda vectors: progress.update(len(vectors)),
             )
         return [vector for batch_vectors in results for vector in batch_vectors]
 

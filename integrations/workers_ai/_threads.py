@@ -20,11 +20,11 @@ def map_in_threads(
     work: Callable[[_T], _R],
     items: Sequence[_T],
     limit: int,
-    on_done: Callable[[_T], object] | None = None,
+    on_done: Callable[[_R], object] | None = None,
 ) -> list[_R]:
     """``work(item)`` for every item, at most ``limit`` at once; the results in item order.
 
-    ``on_done(item)`` runs in the calling thread as each item's work ends (a progress bar).
+    ``on_done(result)`` runs in the calling thread as each item's work ends (a progress bar).
     The first error raised is raised here once the work already running has ended; work not
     started yet is cancelled. One item, or a limit of 1, runs in the calling thread alone.
     """
@@ -33,20 +33,20 @@ def map_in_threads(
         for item in items:
             results.append(work(item))
             if on_done is not None:
-                on_done(item)
+                on_done(results[-1])
         return results
     with ThreadPoolExecutor(min(limit, len(items)), thread_name_prefix="workers-ai") as pool:
-        futures: dict[Future[_R], _T] = {pool.submit(work, item): item for item in items}
+        futures: list[Future[_R]] = [pool.submit(work, item) for item in items]
         try:
             for future in as_completed(futures):
-                future.result()  # the first error ends the wait
+                result = future.result()  # the first error ends the wait
                 if on_done is not None:
-                    on_done(futures[future])
+                    on_done(result)
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
-        return [future.result() for future in futures]  # insertion order: the items' order
+        return [future.result() for future in futures]  # the items' order
 
 
 __all__ = ["map_in_threads"]

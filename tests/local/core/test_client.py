@@ -205,7 +205,7 @@ async def test_async_embed_is_concurrent_and_keeps_order(
 
 
 def test_models_walks_every_page(client: WorkersAI, server: Any, monkeypatch: Any) -> None:
-    monkeypatch.setattr("workers_ai.client.MODELS_PAGE_SIZE", 3)
+    monkeypatch.setattr("workers_ai._operations.MODELS_PAGE_SIZE", 3)
     everything = client.models()
     searches = [r for r in data_requests(server) if r["path"].endswith("/models/search")]
     assert len(searches) == -(-len(everything) // 3) > 1  # one request per page of 3

@@ -18,8 +18,8 @@ from workers_ai import (
     NotFoundError,
     PaidPlanRequiredError,
     WorkersAI,
+    _operations,
 )
-from workers_ai import client as client_mod
 from workers_ai.local import LocalServer
 
 # One model per shape: legacy ``response``, llama-4 scout, chat.completion (qwen3, which
@@ -276,7 +276,7 @@ def test_a_retired_model_fails_before_the_network(client: WorkersAI, server: Loc
 def test_cloudflares_410_is_mapped_when_the_catalog_did_not_know(
     client: WorkersAI, server: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_mod, "checked_model", lambda name: name)  # a stale catalog
+    monkeypatch.setattr(_operations, "checked_model", lambda name: name)  # a stale catalog
     with pytest.raises(ModelDeprecatedError) as caught:
         client.chat("@cf/meta/llama-3.1-8b-instruct", ASK)  # retired, on purpose
     error = caught.value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -152,6 +153,59 @@ def test_embed_through_the_batch_api_keeps_order(server: Any) -> None:
     assert queued.usage is not None
     submit = server.requests()[0]["body"]["requests"]
     assert [len(r["text"]) for r in submit] == [100, 100, 50]  # one job, three requests
+
+
+def job_timeline(server: Any, pending_polls: int) -> list[str]:
+    """Each Batch-API request in order: "submit", "poll", or "done" for the poll of a job that
+    the server answers with its results (the one after its ``pending_polls``)."""
+    timeline, polls = [], Counter[str]()
+    for entry in server.requests():
+        body = entry["body"]
+        if "requests" in body:
+            timeline.append("submit")
+        else:
+            polls[body["request_id"]] += 1
+            timeline.append("done" if polls[body["request_id"]] > pending_polls else "poll")
+    return timeline
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_batch_api_jobs_run_side_by_side_in_both_clients(
+    server: Any, monkeypatch: pytest.MonkeyPatch, use_async: bool
+) -> None:
+    # A job holds one request of texts here, so three requests make three jobs.
+    monkeypatch.setattr("workers_ai._batch.MAX_BATCH_BYTES", 40)
+    server.configure_batch(4)
+    texts = [f"text {i}" for i in range(9)]
+    options: dict[str, Any] = {"batch_size": 3, "use_batch_api": True, "poll_interval": 0.05}
+    if use_async:
+        async with AsyncWorkersAI(**connect(server), embed_concurrency=3) as client:
+            result = await client.embed(EMBED, texts, **options)
+    else:
+        with WorkersAI(**connect(server), embed_concurrency=3) as client:
+            result = client.embed(EMBED, texts, **options)
+    assert len(result.vectors) == 9
+    timeline = job_timeline(server, 4)
+    # Every job is submitted before the first one is done: they wait side by side.
+    assert timeline.count("submit") == 3
+    assert timeline.index("done") > max(i for i, kind in enumerate(timeline) if kind == "submit")
+
+
+@pytest.mark.parametrize("use_batch_api", [False, True], ids=["direct", "batch-api"])
+async def test_on_batch_reports_each_request_or_job_as_it_ends(
+    server: Any, monkeypatch: pytest.MonkeyPatch, use_batch_api: bool
+) -> None:
+    monkeypatch.setattr("workers_ai._batch.MAX_BATCH_BYTES", 40)  # one request per job
+    texts = [f"text {i}" for i in range(7)]
+    options: dict[str, Any] = {"batch_size": 3, "use_batch_api": use_batch_api}
+    options["poll_interval"] = 0.05
+    sync_done: list[int] = []
+    with WorkersAI(**connect(server)) as client:
+        client.embed(EMBED, texts, on_batch=sync_done.append, **options)
+    async_done: list[int] = []
+    async with AsyncWorkersAI(**connect(server)) as aclient:
+        await aclient.embed(EMBED, texts, on_batch=async_done.append, concurrency=1, **options)
+    assert sorted(sync_done) == [1, 3, 3] and async_done == [3, 3, 1]
 
 
 def test_a_failed_embedding_item_raises(server: Any) -> None:

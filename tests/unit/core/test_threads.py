@@ -35,11 +35,11 @@ def test_results_come_in_item_order_with_at_most_limit_at_once() -> None:
     done: list[tuple[int, str]] = []
     items = list(range(12))
     results = map_in_threads(
-        gauge.work, items, 3, on_done=lambda i: done.append((i, threading.current_thread().name))
+        gauge.work, items, 3, on_done=lambda r: done.append((r, threading.current_thread().name))
     )
     assert results == [i * i for i in items]
     assert gauge.peak == 3
-    assert sorted(i for i, _ in done) == items
+    assert sorted(r for r, _ in done) == results  # each result, once
     assert {name for _, name in done} == {threading.current_thread().name}  # the caller's thread
 
 
@@ -55,7 +55,7 @@ def test_one_item_or_a_limit_of_one_runs_in_the_calling_thread(
 
     done: list[int] = []
     assert map_in_threads(work, items, limit, on_done=done.append) == [-i for i in items]
-    assert done == items
+    assert done == [-i for i in items]
     assert threads <= {threading.current_thread().name}
 
 
