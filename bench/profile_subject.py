@@ -19,9 +19,9 @@ import sys
 import time
 from collections.abc import Callable
 
-from chat_subjects import ChatDriver, chat_subject
-from serverproc import ServerProcess
-from workloads import SHORT_PROMPT, long_prompt
+from benchlib.measure.workloads import SHORT_PROMPT, long_prompt
+from benchlib.server.process import ServerProcess
+from benchlib.subjects.chat import ChatDriver, chat_subject
 
 
 def _work(driver: ChatDriver, what: str, calls: int, tokens: int) -> Callable[[], None]:

@@ -5,7 +5,8 @@
 
 Needs the ``bench`` extra (``pip install -e '.[all,bench]'``): the peers, matplotlib.
 The local server (echo backend) runs in a process of its own over loopback; every client runs
-in worker processes (``worker.py``, ``cold.py``), so the numbers are the client's alone.
+in worker processes (``benchlib/measure/worker.py``, ``benchlib/measure/cold.py``), so the numbers
+are the client's alone. bench/README.md says what each figure measures.
 Nothing here asserts a timing: the output is a report, never a pass or fail.
 """
 
@@ -22,14 +23,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chat_subjects import CHAT_SUBJECTS
-from embed_subjects import EMBED_SUBJECTS
-from machine import Machine, load_average
-from serverproc import Endpoint, ServerProcess, clean_env
+from benchlib.measure.machine import Machine, load_average
+from benchlib.server.process import Endpoint, ServerProcess, clean_env
+from benchlib.subjects.chat import CHAT_SUBJECTS
+from benchlib.subjects.embed import EMBED_SUBJECTS
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-STREAM_PACE_US = 300.0  # slower than any subject parses a token: one event per read (serve.py)
+# Slower than any subject parses a token, so one event per read (benchlib/server/serve.py).
+STREAM_PACE_US = 300.0
+# Figures 1-4 run as a module from bench/. Figure 5 runs by path: ``-m`` would import runpy,
+# collections, functools and importlib.util before the import it times (cold.py puts bench/ on
+# the path itself).
+WORKER = ["-m", "benchlib.measure.worker"]
+COLD = [str(BENCH / "benchlib" / "measure" / "cold.py")]
 PEER_MODULES = (
     "langchain_cloudflare",
     "langchain_openai",
@@ -96,10 +103,10 @@ def _log(message: str, started: float) -> None:
     print(f"[{time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def _run_json(script: str, args: list[str]) -> Any:
-    """Run a bench script in a fresh interpreter; its last stdout line is JSON."""
+def _run_json(launcher: list[str], args: list[str]) -> Any:
+    """Run a bench script in a fresh interpreter in bench/; its last stdout line is JSON."""
     done = subprocess.run(
-        [sys.executable, str(BENCH / script), *args],
+        [sys.executable, *launcher, *args],
         capture_output=True,
         text=True,
         env=clean_env(),
@@ -107,7 +114,7 @@ def _run_json(script: str, args: list[str]) -> Any:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{script} {args[:3]} failed:\n{done.stderr[-4000:]}")
+        raise RuntimeError(f"{launcher[-1]} {args[:3]} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -116,7 +123,7 @@ def measure_all(endpoint: Endpoint, size: Size, started: float) -> dict[str, Any
     chat_keys = [s.key for s in CHAT_SUBJECTS]
     _log("figures 1-2: chat and stream, all chat subjects interleaved", started)
     per_call = _run_json(
-        "worker.py",
+        WORKER,
         [
             "per-call",
             "--subjects",
@@ -138,7 +145,7 @@ def measure_all(endpoint: Endpoint, size: Size, started: float) -> dict[str, Any
     for key in chat_keys:
         _log(f"figure 3: {size.async_calls} async chats at {size.concurrency}: {key}", started)
         async_results[key] = _run_json(
-            "worker.py",
+            WORKER,
             [
                 "async",
                 "--subject",
@@ -157,7 +164,7 @@ def measure_all(endpoint: Endpoint, size: Size, started: float) -> dict[str, Any
         for mode in ("sync", "async"):
             _log(f"figure 4: embed {size.texts} texts: {subject.key} {mode}", started)
             embed_results[f"{subject.key}/{mode}"] = _run_json(
-                "worker.py",
+                WORKER,
                 [
                     "embed",
                     "--subject",
@@ -177,8 +184,8 @@ def measure_all(endpoint: Endpoint, size: Size, started: float) -> dict[str, Any
     modules = dict.fromkeys([s.module for s in CHAT_SUBJECTS] + [s.module for s in EMBED_SUBJECTS])
     for module in modules:
         _log(f"figure 5: import and construct: {module}", started)
-        runs = [_run_json("cold.py", [module, "--construct", str(size.constructions), *ep])]
-        runs += [_run_json("cold.py", [module]) for _ in range(size.import_reps - 1)]
+        runs = [_run_json(COLD, [module, "--construct", str(size.constructions), *ep])]
+        runs += [_run_json(COLD, [module]) for _ in range(size.import_reps - 1)]
         cold[module] = {
             "imports": [{k: r[k] for k in ("import_wall", "import_cpu")} for r in runs],
             "builds": runs[0]["builds"],
@@ -235,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
     if args.json:
         args.json.write_text(json.dumps(raw, indent=1))
-    from chart import draw
-    from report import render
+    from benchlib.report.chart import draw
+    from benchlib.report.markdown import render
 
     args.out.write_text(render(raw, chart_link=os.path.relpath(chart, args.out.parent)))
     draw(raw, chart)

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import httpx
 
-from serverproc import Endpoint, ServerProcess
+from benchlib.server.process import Endpoint, ServerProcess
 from workers_ai import AsyncWorkersAI, WorkersAIError
 from workers_ai.local import faults as fault_kinds
 

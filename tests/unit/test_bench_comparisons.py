@@ -1,4 +1,5 @@
-"""bench/analysis.py's "ahead of every peer" check: wins, losses, and ties within the noise.
+"""bench/benchlib/report/analysis.py's "ahead of every peer" check: wins, losses, and ties
+within the noise.
 
 Pure functions over made-up summaries; no benchmark runs here.
 """
@@ -9,10 +10,10 @@ import sys
 from pathlib import Path
 
 BENCH = str(Path(__file__).resolve().parents[2] / "bench")
-sys.path.insert(0, BENCH)  # bench scripts import their siblings by plain name
+sys.path.insert(0, BENCH)  # bench/ is the import root of its scripts and of benchlib
 try:
-    from analysis import Check, ahead_check, tied
-    from measure import Summary
+    from benchlib.measure.sampling import Summary
+    from benchlib.report.analysis import Check, ahead_check, tied
 finally:
     sys.path.remove(BENCH)
 

@@ -23,8 +23,8 @@ BENCH = Path(__file__).resolve().parents[3] / "bench"
 
 
 def _load_soak() -> ModuleType:
-    # soak.py imports its sibling serverproc.py, as the other bench scripts do; bench/ is on the
-    # path only for the import, so its module names shadow nothing else.
+    # soak.py imports benchlib.server.process, as the other bench scripts import benchlib; bench/
+    # is on the path only for the import, so its module names shadow nothing else.
     sys.path.insert(0, str(BENCH))
     try:
         return importlib.import_module("soak")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-BENCH = Path(__file__).resolve().parent
+SERVE = Path(__file__).resolve().with_name("serve.py")  # imports only workers_ai: run by path
 _BANNER = re.compile(r"WORKERS_AI_BASE_URL=(?P<base>\S+)\s+account=(?P<account>\S+)")
 _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 5.0
@@ -111,7 +111,7 @@ class ServerProcess:
         return self._proc.pid
 
     def start(self) -> Endpoint:
-        launcher = [str(BENCH / "serve.py")] if self._wrapped else ["-m", "workers_ai.cli"]
+        launcher = [str(SERVE)] if self._wrapped else ["-m", "workers_ai.cli"]
         command = [
             sys.executable,
             *launcher,

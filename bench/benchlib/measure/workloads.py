@@ -5,7 +5,8 @@
   the paired ratio to the floor of the same round stays fair;
 - figure 3 (``async_load``) and figure 4 (``embed_load``): one subject per process, so that
   the peak resident memory (figure 6) is that subject's alone;
-- figure 5 lives in ``cold.py``: it must import nothing before the package it times.
+- figure 5 lives in ``cold.py``, a script of its own: it must import nothing before the package
+  it times.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chat_subjects import ChatDriver, chat_subject
-from embed_subjects import embed_subject, short_texts
-from measure import Sample, clocks, peak_rss_bytes, rss_bytes, timed
-from serverproc import Endpoint
+from benchlib.measure.sampling import Sample, clocks, peak_rss_bytes, rss_bytes, timed
+from benchlib.server.process import Endpoint
+from benchlib.subjects.chat import ChatDriver, chat_subject
+from benchlib.subjects.embed import embed_subject, short_texts
 
 SHORT_PROMPT = "What is the capital of France? Answer in one word."
 _SENTENCE = (

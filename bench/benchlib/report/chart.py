@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import ScalarFormatter
 
-from analysis import (
+from benchlib.report.analysis import (
     ADAPTER_TARGET,
     CORE_TARGET,
     Row,

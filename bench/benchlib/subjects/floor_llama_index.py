@@ -20,7 +20,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback
 from llama_index.core.llms.custom import CustomLLM
 from pydantic import PrivateAttr
 
-from floor_raw import RawFloor
+from benchlib.subjects.floor_raw import RawFloor
 
 
 class BareLlamaIndexChat(CustomLLM):

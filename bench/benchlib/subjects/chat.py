@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from serverproc import Endpoint
+from benchlib.server.process import Endpoint
 
 MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # the native (legacy-shaped) reply
 MAX_TOKENS = 4096  # room for the 2,000-token streamed answer; the echo server has no cap
@@ -50,7 +50,7 @@ class FloorChat(ChatDriver):
     requests as the framework floors, ``floor_raw.RawFloor``)."""
 
     def construct(self) -> Any:
-        from floor_raw import RawFloor
+        from benchlib.subjects.floor_raw import RawFloor
 
         return RawFloor(self.endpoint.run_url(MODEL), self.endpoint.token, MAX_TOKENS)
 
@@ -136,7 +136,7 @@ class FloorLangChain(LangChainDriver):
     """The floor inside the thinnest LangChain chat model (what LangChain itself costs)."""
 
     def construct(self) -> Any:
-        from floor_langchain import BareLangChainChat
+        from benchlib.subjects.floor_langchain import BareLangChainChat
 
         return BareLangChainChat(self.endpoint.run_url(MODEL), self.endpoint.token, MAX_TOKENS)
 
@@ -186,7 +186,7 @@ class FloorLlamaIndex(LlamaIndexDriver):
     """The floor inside the thinnest LlamaIndex LLM (what LlamaIndex itself costs)."""
 
     def construct(self) -> Any:
-        from floor_llama_index import BareLlamaIndexChat
+        from benchlib.subjects.floor_llama_index import BareLlamaIndexChat
 
         return BareLlamaIndexChat(self.endpoint.run_url(MODEL), self.endpoint.token, MAX_TOKENS)
 
@@ -274,7 +274,7 @@ CHAT_SUBJECTS: tuple[ChatSubject, ...] = (
         "floor: httpx in a bare LangChain model",
         "floor",
         "langchain-core",
-        "floor_langchain",
+        "benchlib.subjects.floor_langchain",
         "the floor's requests inside a minimal BaseChatModel (floor_langchain.py)",
         FloorLangChain,
     ),
@@ -283,7 +283,7 @@ CHAT_SUBJECTS: tuple[ChatSubject, ...] = (
         "floor: httpx in a bare LlamaIndex LLM",
         "floor",
         "llama-index-core",
-        "floor_llama_index",
+        "benchlib.subjects.floor_llama_index",
         "the floor's requests inside a minimal CustomLLM (floor_llama_index.py)",
         FloorLlamaIndex,
     ),

@@ -3,15 +3,21 @@ subject that lives in it. Every name in the package's ``__all__`` is looked up a
 the import. Nothing but the standard library's bare minimum is imported before
 the timed import, so the package pays for all of its own dependencies.
 
-    python bench/cold.py MODULE [--construct N --base-url URL --account-id ID --token T]
+    python bench/benchlib/measure/cold.py MODULE [--construct N --base-url URL --account-id ID
+        --token T]
 
-Prints one JSON object.
+Prints one JSON object. Run by path, not with ``-m`` (which would import runpy, collections,
+functools and importlib.util before the timed import); it puts bench/ first on the path itself.
 """
 
 import importlib
 import json
+import os
 import sys
 import time
+
+# bench/, three levels up; os is imported at interpreter start-up, so this costs no import.
+BENCH = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _timed_import(module: str) -> dict[str, float]:
@@ -29,9 +35,9 @@ def _builds(module: str, constructions: int, argv: list[str]) -> dict[str, objec
     from collections.abc import Callable
     from typing import Any
 
-    from chat_subjects import CHAT_SUBJECTS
-    from embed_subjects import EMBED_SUBJECTS
-    from serverproc import Endpoint
+    from benchlib.server.process import Endpoint
+    from benchlib.subjects.chat import CHAT_SUBJECTS
+    from benchlib.subjects.embed import EMBED_SUBJECTS
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-url", required=True)
@@ -65,4 +71,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    sys.path[0] = BENCH  # in place of this file's directory, as if run from bench/
     main(sys.argv[1:])

@@ -1,8 +1,9 @@
 """The client process of figures 1-4 (and 6): run one workload, print its result as JSON.
 
-    python bench/worker.py per-call --subjects floor,core ... ENDPOINT
-    python bench/worker.py async --subject core --calls 2000 --concurrency 64 ... ENDPOINT
-    python bench/worker.py embed --subject core --mode sync --texts 10000 ... ENDPOINT
+    cd bench
+    python -m benchlib.measure.worker per-call --subjects floor,core ... ENDPOINT
+    python -m benchlib.measure.worker async --subject core --calls 2000 --concurrency 64 ...
+    python -m benchlib.measure.worker embed --subject core --mode sync --texts 10000 ...
 
 ENDPOINT is ``--base-url URL --account-id ID --token T`` (the server ``run.py`` started).
 """
@@ -14,8 +15,8 @@ import json
 import sys
 from typing import Any
 
-from serverproc import Endpoint
-from workloads import PerCallSize, async_load, embed_load, per_call
+from benchlib.measure.workloads import PerCallSize, async_load, embed_load, per_call
+from benchlib.server.process import Endpoint
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from floor_raw import RawFloor
+from benchlib.subjects.floor_raw import RawFloor
 
 
 class BareLangChainChat(BaseChatModel):

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat_subjects import CHAT_SUBJECTS, Kind
-from embed_subjects import EMBED_SUBJECTS
-from measure import Summary
+from benchlib.measure.sampling import Summary
+from benchlib.subjects.chat import CHAT_SUBJECTS, Kind
+from benchlib.subjects.embed import EMBED_SUBJECTS
 
 CORE_TARGET = 1.10
 ADAPTER_TARGET = 1.30

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from chat_subjects import Kind
-from serverproc import Endpoint
+from benchlib.server.process import Endpoint
+from benchlib.subjects.chat import Kind
 
 MODEL = "@cf/baai/bge-base-en-v1.5"  # 768 dimensions
 FLOOR_BATCH = 100  # the platform's per-request limit for bge models

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from analysis import (
+from benchlib.measure.sampling import Summary
+from benchlib.report.analysis import (
     ADAPTER_TARGET,
     CONSTRUCTION_TARGET,
     CORE_TARGET,
@@ -21,10 +22,9 @@ from analysis import (
     ratio_checks,
     stream_rows,
 )
-from chat_subjects import CHAT_SUBJECTS, MODEL
-from embed_subjects import EMBED_SUBJECTS
-from embed_subjects import MODEL as EMBED_MODEL
-from measure import Summary
+from benchlib.subjects.chat import CHAT_SUBJECTS, MODEL
+from benchlib.subjects.embed import EMBED_SUBJECTS
+from benchlib.subjects.embed import MODEL as EMBED_MODEL
 
 MIB = 1024**2
 
@@ -158,10 +158,10 @@ def _pacing(raw: dict[str, Any]) -> str:
     if not pace:
         return "The server streams unpaced, as fast as it can."
     return (
-        f"The server writes stream events {pace:g} µs apart (`bench/serve.py`), slower than any "
-        "subject parses one, so every client reads every event alone, as it does from a real "
-        "model; unpaced, the events per read (and so the CPU per token) would depend on each "
-        "client's own speed and the machine's load."
+        f"The server writes stream events {pace:g} µs apart (`bench/benchlib/server/serve.py`), "
+        "slower than any subject parses one, so every client reads every event alone, as it does "
+        "from a real model; unpaced, the events per read (and so the CPU per token) would depend "
+        "on each client's own speed and the machine's load."
     )
 
 

@@ -1,0 +1,1 @@
+"""The client processes of the figures (``worker``, ``cold``) and what they measure with."""

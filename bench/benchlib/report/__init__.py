@@ -1,0 +1,1 @@
+"""Raw measurements to ratios, target checks, bench/RESULTS.md and the chart."""

@@ -1,0 +1,1 @@
+"""The local server (echo backend) in a process of its own, with streams paced like a model."""
