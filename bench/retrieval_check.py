@@ -89,7 +89,7 @@ def evaluate(name: str, embed: Embed) -> Score:
 
 
 def smollm2_mean() -> Embed:
-    from workers_ai.local.llama import LlamaEmbedder
+    from workers_ai_local.llama import LlamaEmbedder
 
     return LlamaEmbedder().embed
 

@@ -42,7 +42,7 @@ import httpx
 
 from benchlib.server.process import Endpoint, ServerProcess
 from workers_ai import AsyncWorkersAI, WorkersAIError
-from workers_ai.local import faults as fault_kinds
+from workers_ai_local import faults as fault_kinds
 
 CallKind = Literal["chat", "stream", "embed"]
 Outcome = Literal["retry", "fail", "pass"]

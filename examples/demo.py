@@ -42,7 +42,7 @@ def workers_ai_endpoint() -> Iterator[str]:
     if os.environ.get("CLOUDFLARE_ACCOUNT_ID") and os.environ.get("CLOUDFLARE_API_TOKEN"):
         yield "Cloudflare Workers AI (your account)"
         return
-    from workers_ai.local import LocalServer, make_backend
+    from workers_ai_local import LocalServer, make_backend
 
     with LocalServer(port=0, account_id="local", backend=make_backend("auto")) as server:
         os.environ.update(

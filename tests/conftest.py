@@ -1,7 +1,7 @@
 """Fixtures shared by every test tier.
 
 ``local_server`` (session) runs the local Workers AI server in-process on a free loopback port
-with the echo backend. The object it yields is a ``workers_ai.local.LocalServer``:
+with the echo backend. The object it yields is a ``workers_ai_local.LocalServer``:
 
 - ``base_url``     ``http://127.0.0.1:PORT/client/v4`` (the ``WORKERS_AI_BASE_URL`` value)
 - ``gateway_url``  ``http://127.0.0.1:PORT/v1`` (stands in for ``https://gateway.ai.cloudflare.com/v1``)
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from workers_ai.local import LocalServer
+    from workers_ai_local import LocalServer
 
 TEST_TOKEN = "local-test-token"
 TEST_ACCOUNT_ID = "test-account"
@@ -34,7 +34,7 @@ TEST_ACCOUNT_ID = "test-account"
 @pytest.fixture(scope="session")
 def local_server() -> Iterator[LocalServer]:
     # Imported here so that tiers which never start the server do not need starlette/uvicorn.
-    from workers_ai.local import LocalServer
+    from workers_ai_local import LocalServer
 
     server = LocalServer(port=0, token=TEST_TOKEN, account_id=TEST_ACCOUNT_ID).start()
     try:
@@ -52,8 +52,8 @@ def server(local_server: LocalServer) -> Iterator[LocalServer]:
 
 @pytest.fixture(scope="session")
 def model_server() -> Iterator[LocalServer]:
-    from workers_ai.local import LocalServer
-    from workers_ai.local.backends import BackendUnavailable, make_backend
+    from workers_ai_local import LocalServer
+    from workers_ai_local.registry import BackendUnavailable, make_backend
 
     try:
         backend = make_backend("llama")

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, cast
 
-from .errors import InvalidRequestError, ModelDeprecatedError
+from .errors import (
+    NO_SUCH_MODEL_CODE,
+    APIStatusError,
+    InvalidRequestError,
+    ModelDeprecatedError,
+    PaidPlanRequiredError,
+)
 
 ResultShape = Literal["legacy", "scout", "openai", "responses", "decision"]
 """The shapes of a text-generation ``result`` (wire contract §2.3):
@@ -245,6 +251,30 @@ class Catalog:
         wanted = name.split("/", 1)[1] if name.startswith(_PREFIXES) else name
         close = difflib.get_close_matches(wanted.lower(), list(bare), n=limit, cutoff=0.6)
         return [bare[c] for c in close]
+
+    # -- errors.ModelFacts: what makes an error about a model useful ----------------------------
+
+    def advice_for(self, error: type[APIStatusError], code: int | None, model: str) -> str:
+        if error is PaidPlanRequiredError:
+            return paid_plan_advice(self.get(model), model)
+        if error is ModelDeprecatedError:
+            replacement = self.deprecation_of(model)[1]
+            return f"Use {replacement} instead." if replacement else ""
+        if code == NO_SUCH_MODEL_CODE:
+            close = self.suggest(model)
+            if close:
+                return f"Did you mean {' or '.join(close)}? `workers-ai models` lists them all."
+        return ""
+
+    def deprecation_of(self, model: str) -> tuple[str | None, str | None]:
+        spec = self.get(model)
+        if spec is None or spec.deprecation is None:
+            return None, None
+        return spec.deprecation.date.isoformat(), spec.deprecation.replacement
+
+    def alternatives_to(self, model: str) -> tuple[str, ...]:
+        spec = self.get(model)
+        return tuple(self.alternatives(spec)) if spec is not None else ()
 
     def alternatives(self, spec: ModelSpec, limit: int = 3) -> list[str]:
         """Active Free-plan models of ``spec``'s task that call tools when ``spec`` does; those

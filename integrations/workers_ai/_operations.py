@@ -16,7 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from . import _batch, _tasks
-from ._catalog import checked_model, context_window
+from ._catalog import catalog, checked_model, context_window
 from ._config import GATEWAY_TOKEN_ENV, ClientConfig, first_env
 from ._gateway import AUTH_HEADER as GATEWAY_AUTH_HEADER
 from ._gateway import GatewayOptions, gateway_options, require_gateway
@@ -368,6 +368,7 @@ class Operations:
                 response.headers,
                 model=request.model or None,
                 context_window=context_window(request.model),
+                facts=catalog() if request.model else None,
             )
         return None
 

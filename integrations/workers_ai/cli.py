@@ -105,13 +105,14 @@ def _models(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    try:  # the server's dependencies are an extra: import on demand
-        from .local import run_server
-        from .local.backends import BackendUnavailable
+    try:  # the server is a distribution of its own: import on demand
+        from workers_ai_local import run_server
+        from workers_ai_local.registry import BackendUnavailable
     except ImportError as error:
+        missing = "workers-ai-local" if error.name == "workers_ai_local" else error.name
         raise ConfigurationError(
-            f"The local server needs the 'local' extra ({error.name} is missing): "
-            "pip install 'workers-ai-integrations[local]'"
+            f"`workers-ai serve` runs the local server, which is not installed ({missing} is "
+            "missing): pip install workers-ai-local"
         ) from error
     try:
         run_server(

@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 
 class WorkersAIError(Exception):
@@ -265,6 +265,23 @@ def _error_class(status: int, code: int | None, detail: str) -> type[APIStatusEr
     return BadRequestError
 
 
+class ModelFacts(Protocol):
+    """What the model catalog knows that makes an error about a model useful (the catalog
+    implements it; this module does not import it, since the catalog raises these errors)."""
+
+    def advice_for(self, error: type[APIStatusError], code: int | None, model: str) -> str:
+        """What to do about ``model`` after Cloudflare refused it with ``error``/``code``."""
+        ...
+
+    def deprecation_of(self, model: str) -> tuple[str | None, str | None]:
+        """``model``'s deprecation date (ISO) and replacement, each None when unknown."""
+        ...
+
+    def alternatives_to(self, model: str) -> tuple[str, ...]:
+        """Free-plan models that do what ``model`` does."""
+        ...
+
+
 def error_from_response(
     status: int,
     content: bytes,
@@ -272,11 +289,13 @@ def error_from_response(
     *,
     model: str | None = None,
     context_window: int | None = None,
+    facts: ModelFacts | None = None,
 ) -> APIStatusError:
     """Build the typed error for an HTTP error answer, whatever its body holds.
 
     ``model`` and ``context_window`` (from the catalog) name the limit in a context-window
-    error when Cloudflare's message does not.
+    error when Cloudflare's message does not; ``facts`` (the catalog) adds what to do about
+    a model that was refused: its replacement, free alternatives, the name meant.
     """
     cf_ray = headers.get("cf-ray")
     retry_after = parse_retry_after(headers)
@@ -304,7 +323,7 @@ def error_from_response(
 
     where = f"{status}" + (f" (code {code})" if code is not None else "")
     cls = _error_class(status, code, detail)
-    advice = _model_advice(cls, code, model)
+    advice = facts.advice_for(cls, code, model) if facts is not None and model else ""
     advice = advice or (_ADVICE.get(code, "") if code is not None else "")
     advice = advice or _status_advice(status)
     parts = [f"Workers AI returned {where}: {detail or 'no message'}."]
@@ -327,49 +346,23 @@ def error_from_response(
         retry_after=retry_after,
     )
     if isinstance(error, ModelDeprecatedError):
-        _fill_deprecation(error, model, detail)
-    elif isinstance(error, PaidPlanRequiredError) and model:
-        from ._catalog import catalog
-
-        spec = catalog().get(model)
-        error.alternatives = tuple(catalog().alternatives(spec)) if spec is not None else ()
+        _fill_deprecation(error, model, detail, facts)
+    elif isinstance(error, PaidPlanRequiredError) and model and facts is not None:
+        error.alternatives = facts.alternatives_to(model)
     return error
 
 
 _DEPRECATED_ON_TEXT = re.compile(r"deprecated on (?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})")
 
 
-def _model_advice(cls: type[APIStatusError], code: int | None, model: str | None) -> str:
-    """What to do about a model Cloudflare refused, from what the catalog knows of it."""
-    if not model:
-        return ""
-    from ._catalog import catalog, paid_plan_advice  # the catalog loads only when needed
-
-    if cls is PaidPlanRequiredError:
-        return paid_plan_advice(catalog().get(model), model)
-    if cls is ModelDeprecatedError:
-        spec = catalog().get(model)
-        replacement = spec.deprecation.replacement if spec and spec.deprecation else None
-        return f"Use {replacement} instead." if replacement else ""
-    if code == NO_SUCH_MODEL_CODE:
-        close = catalog().suggest(model)
-        if close:
-            return f"Did you mean {' or '.join(close)}? `workers-ai models` lists them all."
-    return ""
-
-
-def _fill_deprecation(error: ModelDeprecatedError, model: str | None, detail: str) -> None:
-    from ._catalog import catalog
-
-    spec = catalog().get(model) if model else None
+def _fill_deprecation(
+    error: ModelDeprecatedError, model: str | None, detail: str, facts: ModelFacts | None
+) -> None:
+    date, replacement = facts.deprecation_of(model) if facts is not None and model else (None, None)
     found = _DEPRECATED_ON_TEXT.search(detail)
     error.model = model
-    if found:
-        error.deprecated_on = found.group("date")
-    elif spec is not None and spec.deprecation is not None:
-        error.deprecated_on = spec.deprecation.date.isoformat()
-    if spec is not None and spec.deprecation is not None:
-        error.replacement = spec.deprecation.replacement
+    error.deprecated_on = found.group("date") if found else date
+    error.replacement = replacement
 
 
 def _context_window_error(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 
 @pytest.fixture

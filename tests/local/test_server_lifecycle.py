@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 import workers_ai
-from workers_ai.local import EchoBackend, LocalServer, make_backend
-from workers_ai.local.server import banner, resolve_credentials
+from workers_ai_local import EchoBackend, LocalServer, make_backend
+from workers_ai_local.server import banner, resolve_credentials
 
 INTEGRATIONS = Path(workers_ai.__path__[0]).parent
 
@@ -71,7 +71,7 @@ def test_make_backend() -> None:
 
 def test_run_server_prints_the_banner_and_serves() -> None:
     code = (
-        "from workers_ai.local import run_server; "
+        "from workers_ai_local import run_server; "
         "run_server(port=0, token='cli-token', account_id='cli', backend='echo')"
     )
     env = {**os.environ, "PYTHONPATH": str(INTEGRATIONS)}
@@ -100,7 +100,7 @@ def test_run_server_prints_the_banner_and_serves() -> None:
 def test_the_listening_socket_names_tcp_so_replies_are_not_delayed() -> None:
     # asyncio turns Nagle's algorithm off on accepted sockets only for IPPROTO_TCP listeners;
     # with protocol 0 every kept-alive reply body waited ~40 ms for the client's delayed ACK.
-    from workers_ai.local.server import _bind
+    from workers_ai_local.server import _bind
 
     sock = _bind("127.0.0.1", 0)
     try:

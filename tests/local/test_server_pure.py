@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers_ai.local.backends import (
+from workers_ai_local.backends import (
     Finish,
     GenerationRequest,
     JsonFormat,
@@ -20,17 +20,17 @@ from workers_ai.local.backends import (
     TextPiece,
     ToolSpec,
 )
-from workers_ai.local.catalog import SearchQuery, search, served_catalog
-from workers_ai.local.echo import EchoBackend, hashed_vector, split_tokens, value_for_schema
-from workers_ai.local.faults import Fault, FaultBook, apply_to_frames, malformed, parse_fault
-from workers_ai.local.streams import (
+from workers_ai_local.catalog import SearchQuery, search, served_catalog
+from workers_ai_local.echo import EchoBackend, hashed_vector, split_tokens, value_for_schema
+from workers_ai_local.faults import Fault, FaultBook, apply_to_frames, malformed, parse_fault
+from workers_ai_local.streams import (
     legacy_events,
     random_padding,
     regroup_writes,
     split_fragments,
     sse_frame,
 )
-from workers_ai.local.wire import collect
+from workers_ai_local.wire import collect
 
 
 def request(text: str, max_tokens: int = 256, **kw: Any) -> GenerationRequest:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 openai = pytest.importorskip("openai")
 

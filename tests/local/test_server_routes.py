@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"

@@ -17,7 +17,7 @@ from workers_ai._tasks import (
     parse_transcription,
     parse_translation,
 )
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 SDXL = "@cf/stabilityai/stable-diffusion-xl-base-1.0"
 FLUX = "@cf/black-forest-labs/flux-1-schnell"

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from workers_ai import cli
-from workers_ai.local import app
+from workers_ai_local import app
 
 PACE_ENV = "BENCH_STREAM_PACE_US"
 

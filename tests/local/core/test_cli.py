@@ -97,3 +97,13 @@ def test_serve_prints_its_base_url_first_and_serves() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serve_without_the_local_server_names_its_package(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "workers_ai_local", None)  # as if not installed
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("workers-ai: `workers-ai serve` runs the local server")
+    assert err.rstrip().endswith("pip install workers-ai-local")

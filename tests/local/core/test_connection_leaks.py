@@ -44,7 +44,7 @@ from workers_ai import (
     WorkersAI,
     WorkersAIError,
 )
-from workers_ai.local import faults
+from workers_ai_local import faults
 
 pytest.importorskip("uvicorn")
 

@@ -20,7 +20,7 @@ from workers_ai import (
     WorkersAI,
     _operations,
 )
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 # One model per shape: legacy ``response``, llama-4 scout, chat.completion (qwen3, which
 # reasons), the Responses API (gpt-oss, which reasons at every effort).

@@ -59,7 +59,7 @@ from workers_ai import (
     WorkersAIError,
 )
 from workers_ai._retry import RetryPolicy
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 TOKEN = "sekret-" + secrets.token_hex(16)
 WRONG_TOKEN = "sekret-wrong-" + secrets.token_hex(16)

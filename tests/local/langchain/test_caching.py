@@ -20,7 +20,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.stores import InMemoryByteStore
 
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 LEGACY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"

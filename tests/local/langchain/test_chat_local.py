@@ -26,7 +26,7 @@ from workers_ai import (
     RateLimitError,
     StreamError,
 )
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 LEGACY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"

@@ -18,7 +18,7 @@ from workers_ai import (
     NotFoundError,
     WorkersAI,
 )
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 BGE = "@cf/baai/bge-small-en-v1.5"
 QWEN = "@cf/qwen/qwen3-embedding-0.6b"

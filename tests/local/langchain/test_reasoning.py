@@ -13,7 +13,7 @@ from langchain_core.tools import tool
 
 from langchain_workers_ai import ChatWorkersAI
 from workers_ai import InvalidRequestError, ModelDeprecatedError
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 GPT = "@cf/openai/gpt-oss-120b"
 GLM = "@cf/zai-org/glm-4.7-flash"

@@ -22,7 +22,7 @@ from tests.local.langchain.images import PNG_1X1_B64
 from tests.unit.core.test_tokens import VARIED_TEXTS
 from workers_ai import model_spec
 from workers_ai._tokens import IMAGE_TOKENS, estimate_text_tokens
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 LEGACY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"

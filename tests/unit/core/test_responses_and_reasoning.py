@@ -17,6 +17,7 @@ from workers_ai import (
     StreamError,
     UnexpectedResponseError,
 )
+from workers_ai._catalog import catalog
 from workers_ai._parse import parse_chat_result
 from workers_ai._request import build_chat_body, client_side_stop
 from workers_ai.errors import error_from_response
@@ -488,6 +489,7 @@ def test_403_5035_is_a_paid_plan_error_naming_free_models() -> None:
         envelope(5035, f"AiError: Model {KIMI} is not available on the Workers Free plan."),
         {},
         model=KIMI,
+        facts=catalog(),
     )
     assert isinstance(error, PaidPlanRequiredError)
     assert len(error.alternatives) == 3
@@ -506,6 +508,7 @@ def test_410_5028_is_a_deprecation_error_with_its_date() -> None:
         ),
         {},
         model=model,
+        facts=catalog(),
     )
     assert isinstance(error, ModelDeprecatedError) and isinstance(error, NotFoundError)
     assert (error.deprecated_on, error.replacement) == ("2026-05-30", "@cf/zai-org/glm-4.7-flash")
@@ -515,7 +518,7 @@ def test_410_5028_is_a_deprecation_error_with_its_date() -> None:
 def test_no_such_model_suggests_close_names() -> None:
     model = "@cf/zai-org/glm-4.7-flsh"
     error = error_from_response(
-        400, envelope(5007, f"No such model {model} or task"), {}, model=model
+        400, envelope(5007, f"No such model {model} or task"), {}, model=model, facts=catalog()
     )
     assert isinstance(error, NotFoundError)
     assert "Did you mean @cf/zai-org/glm-4.7-flash" in str(error)

@@ -29,7 +29,7 @@ from workers_ai._tokens import (
     estimate_tools_tokens,
     token_pieces,
 )
-from workers_ai.local.echo import count_tokens as echo_count_tokens
+from workers_ai_local.echo import count_tokens as echo_count_tokens
 
 _RANDOM = random.Random(7)
 

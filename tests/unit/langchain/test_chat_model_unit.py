@@ -210,7 +210,7 @@ def test_structured_output_json_mode_and_function_calling() -> None:
     json_mode = _bound_kwargs(ChatWorkersAI().with_structured_output(Joke, method="json_mode"))
     assert json_mode["response_format"] == {"type": "json_object"}
     calling = _bound_kwargs(ChatWorkersAI().with_structured_output(Joke, method="function_calling"))
-    assert calling["tool_choice"] == "Joke"
+    assert calling["tool_choice"] == {"type": "function", "function": {"name": "Joke"}}
     assert calling["tools"][0]["function"]["name"] == "Joke"
 
 

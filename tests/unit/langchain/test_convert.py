@@ -24,12 +24,12 @@ from langchain_workers_ai._convert import (
     message_chunk,
     message_to_wire,
     messages_to_wire,
-    tool_choice_to_wire,
     tool_to_wire,
     usage_metadata,
     user_content,
 )
 from workers_ai import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
+from workers_ai.adapters import normalize_tool_choice
 
 DATA_URL = "data:image/png;base64,iVBORw0KGgo="
 
@@ -266,6 +266,9 @@ def test_a_tool_without_description_still_has_the_key() -> None:
     assert tool_to_wire(no_docstring)["function"]["description"] == ""
 
 
+MULTIPLY = {"type": "function", "function": {"name": "multiply"}}
+
+
 @pytest.mark.parametrize(
     ("choice", "expected"),
     [
@@ -273,24 +276,22 @@ def test_a_tool_without_description_still_has_the_key() -> None:
         ("none", "none"),
         ("any", "required"),
         ("required", "required"),
-        ("multiply", "multiply"),
-        (True, "multiply"),
+        ("multiply", MULTIPLY),
+        (True, MULTIPLY),
         (False, "none"),
-        (
-            {"type": "function", "function": {"name": "multiply"}},
-            {"type": "function", "function": {"name": "multiply"}},
-        ),
+        (MULTIPLY, MULTIPLY),
     ],
 )
 def test_tool_choice(choice: Any, expected: Any) -> None:
-    assert tool_choice_to_wire(choice, ["multiply"]) == expected
+    """bind_tools' tool_choice forms, mapped by the core's one mapping."""
+    assert normalize_tool_choice(choice, ["multiply"]) == expected
 
 
 def test_tool_choice_must_name_a_bound_tool() -> None:
     with pytest.raises(ValueError, match="divide"):
-        tool_choice_to_wire("divide", ["multiply"])
+        normalize_tool_choice("divide", ["multiply"])
     with pytest.raises(ValueError, match="exactly one"):
-        tool_choice_to_wire(True, ["a", "b"])
+        normalize_tool_choice(True, ["a", "b"])
 
 
 # -- answers out ------------------------------------------------------------------------------

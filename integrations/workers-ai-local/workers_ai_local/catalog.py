@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers_ai._catalog import ModelSpec, catalog
-from workers_ai.local.backends import CatalogEntry
+from workers_ai_local.backends import CatalogEntry
 
 # Task ids and descriptions as Cloudflare's catalog reports them (wire contract §1.3; the
 # others from the docs' model JSONs, cloudflare-docs src/content/workers-ai-models/*.json).

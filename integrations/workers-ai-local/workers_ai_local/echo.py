@@ -31,7 +31,7 @@ from typing import Any
 
 from workers_ai._catalog import model_spec
 from workers_ai._stop import cut_at_stop
-from workers_ai.local.backends import (
+from workers_ai_local.backends import (
     CatalogEntry,
     Finish,
     GenerationEvent,
@@ -45,7 +45,7 @@ from workers_ai.local.backends import (
     Usage,
     tool_name_for,
 )
-from workers_ai.local.catalog import served_catalog
+from workers_ai_local.catalog import served_catalog
 
 DEFAULT_EMBEDDING_DIMENSIONS = 768
 _MAX_SCHEMA_DEPTH = 8

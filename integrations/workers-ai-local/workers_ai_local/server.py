@@ -16,12 +16,13 @@ from typing import Any, TextIO
 
 import uvicorn
 
-from workers_ai.local.app import create_app
-from workers_ai.local.backends import Backend, make_backend
-from workers_ai.local.batch import DEFAULT_PENDING_POLLS, BatchBook
-from workers_ai.local.faults import FaultBook, parse_fault
-from workers_ai.local.gateway import Gateway, make_settings
-from workers_ai.local.requestlog import RequestLog
+from workers_ai_local.app import create_app
+from workers_ai_local.backends import Backend
+from workers_ai_local.batch import DEFAULT_PENDING_POLLS, BatchBook
+from workers_ai_local.faults import FaultBook, parse_fault
+from workers_ai_local.gateway import Gateway, make_settings
+from workers_ai_local.registry import make_backend
+from workers_ai_local.requestlog import RequestLog
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787

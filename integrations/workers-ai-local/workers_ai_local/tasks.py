@@ -15,7 +15,7 @@ They do not depend on the backend and are deterministic, so tests can predict th
 - Image-to-Text: a description naming the image's size (PNG) or byte count, and the prompt.
 
 Inputs are validated like Cloudflare's schemas (``src/content/workers-ai-models/*.json`` in
-cloudflare-docs); failures are 5006 errors worded like :mod:`workers_ai.local.validate`'s.
+cloudflare-docs); failures are 5006 errors worded like :mod:`workers_ai_local.validate`'s.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, cast, get_args
 
 from workers_ai._tasks import sends_base64_audio
-from workers_ai.local.backends import Task
-from workers_ai.local.errors import bad_input
-from workers_ai.local.validate import (
+from workers_ai_local.backends import Task
+from workers_ai_local.errors import bad_input
+from workers_ai_local.validate import (
     base64_bytes,
     byte_array,
     mismatch,
@@ -182,7 +182,7 @@ def answer(task: Task, model: str, inputs: Inputs) -> TaskResult:
         return translate(_json(inputs))
     if task == "Image-to-Text":
         return describe_image(inputs)
-    raise ValueError(f"{task} is served by the backend, not by workers_ai.local.tasks")
+    raise ValueError(f"{task} is served by the backend, not by workers_ai_local.tasks")
 
 
 def _json(inputs: Inputs) -> Mapping[str, Any]:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers_ai._batch import CLOUDFLARE_BATCH_BYTES
-from workers_ai.local.errors import ApiError, bad_input
-from workers_ai.local.validate import json_type
+from workers_ai_local.errors import ApiError, bad_input
+from workers_ai_local.validate import json_type
 
 MAX_PAYLOAD_BYTES = CLOUDFLARE_BATCH_BYTES
 DEFAULT_PENDING_POLLS = 2  # one "queued", one "running", then done

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers_ai._catalog import DEFAULT_REASONING_FIELD, ResultShape
-from workers_ai.local.backends import (
+from workers_ai_local.backends import (
     Finish,
     FinishReason,
     GenerationEvent,

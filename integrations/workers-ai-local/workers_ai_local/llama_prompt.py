@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from workers_ai.local.backends import (
+from workers_ai_local.backends import (
     GenerationRequest,
     Message,
     NamedTool,

@@ -6,15 +6,11 @@ served by a pluggable synchronous :class:`Backend`; ``echo`` is deterministic an
 dependencies. Fault injection and a request log (``/__local__/...``) exist for tests.
 """
 
-from workers_ai.local.app import create_app
-from workers_ai.local.backends import (
-    Backend,
-    BackendUnavailable,
-    GenerationRequest,
-    make_backend,
-)
-from workers_ai.local.echo import EchoBackend
-from workers_ai.local.server import LocalServer, run_server
+from workers_ai_local.app import create_app
+from workers_ai_local.backends import Backend, GenerationRequest
+from workers_ai_local.echo import EchoBackend
+from workers_ai_local.registry import BackendUnavailable, make_backend
+from workers_ai_local.server import LocalServer, run_server
 
 __all__ = [
     "Backend",

