@@ -1,4 +1,6 @@
-"""The core client against real Cloudflare (skipped without credentials)."""
+"""The core client against real Cloudflare: skipped without credentials, and built by
+``cloudflare`` (tests/live/conftest.py), so it reaches Cloudflare's API whatever
+WORKERS_AI_BASE_URL says."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import json
 
 import pytest
 
-from workers_ai import AsyncWorkersAI, NotFoundError, WorkersAI
+from tests.live.conftest import Cloudflare
+from workers_ai import NotFoundError, WorkersAI
 
 LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"
@@ -14,8 +17,8 @@ EMBED = "@cf/baai/bge-base-en-v1.5"
 
 
 @pytest.fixture
-def client() -> WorkersAI:
-    return WorkersAI()
+def client(cloudflare: Cloudflare) -> WorkersAI:
+    return cloudflare.client()
 
 
 @pytest.mark.parametrize("model", [LEGACY, OPENAI])
@@ -51,6 +54,6 @@ def test_embed_models_and_errors(client: WorkersAI) -> None:
         client.chat("@cf/nobody/no-such-model", prompt="hi")
 
 
-async def test_async_chat() -> None:
-    async with AsyncWorkersAI() as client:
+async def test_async_chat(cloudflare: Cloudflare) -> None:
+    async with cloudflare.async_client() as client:
         assert (await client.chat(LEGACY, prompt="Say hello.", max_tokens=10)).text
