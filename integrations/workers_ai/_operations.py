@@ -736,24 +736,29 @@ class Operations:
                         if error is not None:
                             raise error
                         progress.started = True
-                        yield Emit(chunk_from_result(self._chat_result(request, response)))
+                        yield Emit((chunk_from_result(self._chat_result(request, response)),))
                         return
                     parser = stream_parser(
                         request.model, response.headers.get("cf-ray"), request.stop
                     )
                     events = SSEDataDecoder()
                     while (received := (yield READ)) is not None:
+                        chunks = []
                         for data in events.feed(received):
                             chunk = parser.feed(data)
-                            if parser.done:
-                                # Before the last chunk, so that a consumer that stops at it
-                                # still gives the connection back to the pool.
-                                yield DRAIN
                             if chunk is not None:
-                                progress.started = True
-                                yield Emit(chunk)
+                                chunks.append(chunk)
                             if parser.done:
-                                return
+                                break
+                        if parser.done:
+                            # Before the last chunks, so that a consumer that stops at them
+                            # still gives the connection back to the pool.
+                            yield DRAIN
+                        if chunks:
+                            progress.started = True
+                            yield Emit(tuple(chunks))
+                        if parser.done:
+                            return
                     raise parser.incomplete_error()
                 except httpx.HTTPError as exc:
                     if progress.started:

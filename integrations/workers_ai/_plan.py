@@ -73,9 +73,10 @@ class StreamStep(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """Hand ``chunk`` to whoever iterates the stream; the plan resumes when they ask for more."""
+    """Hand ``chunks`` (those of one network read) to whoever iterates the stream, one by one;
+    the plan resumes when they ask for more."""
 
-    chunk: ChatChunk
+    chunks: tuple[ChatChunk, ...]
 
 
 @dataclass(frozen=True, slots=True)

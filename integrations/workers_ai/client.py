@@ -388,7 +388,7 @@ class WorkersAI(Operations):
                     return
                 reply, failure = None, None
                 if type(step) is Emit:
-                    yield step.chunk
+                    yield from step.chunks
                     continue
                 try:
                     if step is READ:
@@ -689,7 +689,8 @@ class AsyncWorkersAI(Operations):
                     return
                 reply, failure = None, None
                 if type(step) is Emit:
-                    yield step.chunk
+                    for chunk in step.chunks:
+                        yield chunk
                     continue
                 try:
                     if step is READ and body is not None:
