@@ -226,30 +226,6 @@ def tool_to_wire(tool: Any) -> dict[str, Any]:
     return formatted
 
 
-def tool_choice_to_wire(
-    tool_choice: str | bool | dict[str, Any], tool_names: Sequence[str]
-) -> str | dict[str, Any]:
-    """``auto``/``none``, ``any``/``required``, a tool's name, ``True`` (the only tool), a dict."""
-    if isinstance(tool_choice, dict):
-        return tool_choice
-    if tool_choice is True:
-        if len(tool_names) != 1:
-            raise ValueError("tool_choice=True needs exactly one tool")
-        return tool_names[0]
-    if tool_choice is False:
-        return "none"
-    if tool_choice in ("auto", "none", "required"):
-        return tool_choice
-    if tool_choice == "any":
-        return "required"
-    if tool_choice in tool_names:
-        return tool_choice
-    raise ValueError(
-        f"tool_choice {tool_choice!r} is neither 'auto', 'none', 'any', 'required' nor one of "
-        f"the bound tools ({', '.join(tool_names) or 'none bound'})"
-    )
-
-
 # -- answers out ------------------------------------------------------------------------------
 
 

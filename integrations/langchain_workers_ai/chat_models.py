@@ -25,29 +25,29 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import ConfigDict, Field, model_validator
 
-from workers_ai import DEFAULT_CHAT_MODEL, ChatChunk, ChatOptions, Message, model_spec
-from workers_ai._catalog import result_shape
-from workers_ai._clients import ConnectionFields
-from workers_ai._request import (  # sent under their own names; a call's kwargs win
+from workers_ai import (
+    DEFAULT_CHAT_MODEL,
+    ChatOptions,
+    Message,
+    estimate_prompt_tokens,
+    estimate_text_tokens,
+    json_response_format,
+    model_spec,
+)
+from workers_ai.adapters import (  # fields sent under their own names; a call's kwargs win
+    FIELD_OPTIONS,
+    REASONING_OPTIONS,
     SAMPLING_OPTIONS,
+    ConnectionFields,
     Routing,
+    normalize_tool_choice,
     pop_routing,
+    result_shape,
 )
-from workers_ai._tokens import estimate_prompt_tokens, estimate_text_tokens
-from workers_ai.streaming import chunk_from_result
 
-from ._convert import (
-    BlockIndexes,
-    ai_message,
-    message_chunk,
-    messages_to_wire,
-    tool_choice_to_wire,
-    tool_to_wire,
-)
+from ._convert import BlockIndexes, ai_message, message_chunk, messages_to_wire, tool_to_wire
 
 _BINDABLE_OPTIONS = ("tools", "tool_choice", "response_format")
-# Fields sent as request options under their own names (a call's keyword arguments win).
-_REASONING_OPTIONS = ("reasoning_effort", "thinking")
 
 StructuredOutputMethod = Literal["json_schema", "function_calling", "json_mode"]
 
@@ -70,7 +70,13 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
     Credentials come from the arguments or the environment (``CLOUDFLARE_ACCOUNT_ID``,
     ``CLOUDFLARE_API_TOKEN``, also ``CF_ACCOUNT_ID`` / ``CF_API_TOKEN``; ``WORKERS_AI_BASE_URL``;
     ``WORKERS_AI_GATEWAY_ID``). Construction does no I/O; one connection pool is opened on first
-    use and shared by every later call of this object.
+    use and shared by every later call of this object. ``http_client=`` (an ``httpx.Client``)
+    and ``async_http_client=`` (an ``httpx.AsyncClient``) carry every request instead; they
+    stay yours to close.
+
+    Streaming in JSON mode (a ``response_format``, as ``with_structured_output`` binds): Workers
+    AI's JSON mode does not stream, so the core sends the request without ``stream`` and the
+    whole answer arrives as one chunk.
 
     ```python
     from langchain_workers_ai import ChatWorkersAI
@@ -131,7 +137,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        names = ("model", *SAMPLING_OPTIONS, "stop", *_REASONING_OPTIONS)
+        names = ("model", *FIELD_OPTIONS)
         params = {name: getattr(self, name) for name in names}
         return {**params, **self.model_kwargs}
 
@@ -162,7 +168,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
         model = kwargs.pop("model", None) or self.model
         stream_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         options: ChatOptions = {}
-        for name in (*SAMPLING_OPTIONS, *_REASONING_OPTIONS):
+        for name in (*SAMPLING_OPTIONS, *REASONING_OPTIONS):  # stop: the argument or field
             value = kwargs.pop(name, getattr(self, name))
             if value is not None:
                 options[name] = value  # type: ignore[literal-required]
@@ -219,13 +225,9 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
     ) -> Iterator[ChatGenerationChunk]:
         call = self._call(messages, stop, kwargs)
         client = self.sync_client()
-        if "response_format" in call.options:
-            # Workers AI JSON mode does not stream (docs: features/json-mode; a JSON-schema
-            # response_format with stream=true is refused with 5023): one whole-answer chunk.
-            answer = client.chat(call.model, call.messages, **call.routing, **call.options)
-            chunks: Iterator[ChatChunk] = iter([chunk_from_result(answer)])
-        else:
-            chunks = client.stream_chat(call.model, call.messages, **call.routing, **call.options)
+        # In JSON mode the core sends no stream=true (Workers AI's JSON mode does not stream)
+        # and yields the whole answer as one chunk.
+        chunks = client.stream_chat(call.model, call.messages, **call.routing, **call.options)
         indexes = BlockIndexes(self.output_version == "v1")
         for chunk in chunks:
             message = message_chunk(
@@ -242,11 +244,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._call(messages, stop, kwargs)
         client = self.async_client()
-        if "response_format" in call.options:  # JSON mode does not stream, as above
-            answer = await client.chat(call.model, call.messages, **call.routing, **call.options)
-            chunk = chunk_from_result(answer)
-            yield ChatGenerationChunk(message=message_chunk(chunk, include_usage=call.stream_usage))
-            return
+        # One whole-answer chunk in JSON mode, as above.
         chunks = client.stream_chat(call.model, call.messages, **call.routing, **call.options)
         indexes = BlockIndexes(self.output_version == "v1")
         async for chunk in chunks:
@@ -274,7 +272,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
                 tool["function"]["strict"] = strict
         if tool_choice is not None:
             names = [tool["function"]["name"] for tool in formatted]
-            kwargs["tool_choice"] = tool_choice_to_wire(tool_choice, names)
+            kwargs["tool_choice"] = normalize_tool_choice(tool_choice, names)
         return super().bind(tools=formatted, **kwargs)
 
     def with_structured_output(
@@ -361,7 +359,7 @@ class ChatWorkersAI(BaseChatModel, ConnectionFields):
 
     def get_num_tokens(self, text: str) -> int:
         """Tokens ``text`` takes, estimated on the high side without a tokenizer download
-        (``workers_ai._tokens``); ``custom_get_token_ids`` wins when set."""
+        (``workers_ai.estimate_text_tokens``); ``custom_get_token_ids`` wins when set."""
         if self.custom_get_token_ids is not None:
             return len(self.custom_get_token_ids(text))
         return estimate_text_tokens(text)
@@ -382,12 +380,5 @@ def _response_format(
     schema: dict[str, Any] | type | None, method: StructuredOutputMethod, strict: bool | None
 ) -> dict[str, Any]:
     if method == "json_mode" or schema is None:
-        return {"type": "json_object"}
-    json_schema = convert_to_json_schema(schema)
-    envelope: dict[str, Any] = {
-        "name": json_schema.get("title") or "response",
-        "schema": json_schema,
-    }
-    if strict is not None:
-        envelope["strict"] = strict
-    return {"type": "json_schema", "json_schema": envelope}
+        return json_response_format()
+    return json_response_format(convert_to_json_schema(schema), strict=strict)

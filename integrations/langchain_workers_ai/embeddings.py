@@ -11,10 +11,12 @@ from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field
 
 from workers_ai import DEFAULT_EMBEDDING_MODEL
-from workers_ai._catalog import embedding_batch_limit
-from workers_ai._clients import ConnectionFields
-from workers_ai._config import DEFAULT_EMBED_CONCURRENCY
-from workers_ai._threads import map_in_threads
+from workers_ai.adapters import (
+    DEFAULT_EMBED_CONCURRENCY,
+    ConnectionFields,
+    embedding_batch_limit,
+    map_in_threads,
+)
 
 
 class _Progress(Protocol):

@@ -17,9 +17,9 @@ from ._catalog import (
 )
 from ._gateway import GatewayOptions
 from ._ratelimit import RateLimiter
-from ._request import ChatOptions
+from ._request import ChatOptions, json_response_format
 from ._tasks import Classification, Segment, Transcription, Word
-from ._tokens import estimate_text_tokens, token_pieces
+from ._tokens import estimate_prompt_tokens, estimate_text_tokens, token_pieces
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -116,7 +116,9 @@ __all__ = [
     "Word",
     "WorkersAI",
     "WorkersAIError",
+    "estimate_prompt_tokens",
     "estimate_text_tokens",
+    "json_response_format",
     "model_spec",
     "token_pieces",
 ]

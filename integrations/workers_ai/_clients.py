@@ -1,7 +1,8 @@
 """What every framework adapter (LangChain, LlamaIndex) needs to reach the core, defined once.
 
 ``ConnectionFields`` is a pydantic mixin with the connection fields (arguments first, then the
-environment) that each adapter class inherits. A model object must be cheap to build (no I/O,
+environment) that each adapter class inherits, and the ``http_client=`` / ``async_http_client=``
+keyword arguments every adapter class takes alike. A model object must be cheap to build (no I/O,
 no pool), yet reuse one connection pool for all its calls: ``LazyClients`` makes one
 ``WorkersAI`` on the first sync call and one ``AsyncWorkersAI`` per event loop on the first
 async call, because an ``httpx.AsyncClient``'s connections belong to the loop that opened them
@@ -121,14 +122,39 @@ def check_connection(
         )
 
 
+def _check_injected(http_client: object, async_http_client: object) -> None:
+    """An injected client of the wrong kind fails at construction, not at the first call."""
+    if http_client is None and async_http_client is None:
+        return
+    import httpx  # already imported by whoever built the client
+
+    for name, value, kind in (
+        ("http_client", http_client, httpx.Client),
+        ("async_http_client", async_http_client, httpx.AsyncClient),
+    ):
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(
+                f"{name} must be an httpx.{kind.__name__}, got {type(value).__name__} (sync "
+                "calls use http_client=httpx.Client(), async ones async_http_client="
+                "httpx.AsyncClient())"
+            )
+
+
 class LazyClients:
-    """One sync client, and one async client per event loop, shared by every call."""
+    """One sync client, and one async client per event loop, shared by every call.
+
+    An injected ``http_client`` (``httpx.Client``) carries every sync request, an injected
+    ``async_http_client`` (``httpx.AsyncClient``) every async one, whatever the connection
+    settings become; they stay the caller's to close. A pickled copy does not carry them (it
+    opens pools of its own); a copy made with ``copy``/``model_copy`` shares them.
+    """
 
     def __init__(
         self,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
+        _check_injected(http_client, async_http_client)
         self._http_client = http_client
         self._async_http_client = async_http_client
         self._lock = threading.Lock()
@@ -178,21 +204,28 @@ class LazyClients:
         return cached[1]
 
     def close(self) -> None:
-        """Close the sync client's connections (an injected httpx client stays open)."""
+        """Close the sync client's connections (an injected httpx client stays open: the
+        caller closes it)."""
         with self._lock:
             if self._sync is not None:
                 self._sync[1].close()
                 self._sync = None
 
     async def aclose(self) -> None:
-        """Close the running event loop's async client."""
+        """Close the running event loop's async client (an injected one stays open)."""
         cached = self._async.pop(asyncio.get_running_loop(), None)
         if cached is not None:
             await cached[1].aclose()
 
 
 class ConnectionFields(BaseModel):
-    """Where requests go and how they authenticate; mixed into every adapter class."""
+    """Where requests go and how they authenticate; mixed into every adapter class.
+
+    Besides the fields, the constructor takes ``http_client=`` (an ``httpx.Client``) and
+    ``async_http_client=`` (an ``httpx.AsyncClient``): when given, every sync (async) request
+    of the object goes through it, with its transport, proxies, headers and event hooks; the
+    object never closes it (``close()``/``aclose()`` close only pools the object opened).
+    """
 
     # api_token= and its alias api_key=; no input in validation errors: it holds the token.
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
@@ -250,11 +283,20 @@ class ConnectionFields(BaseModel):
 
     _clients: LazyClients = PrivateAttr(default_factory=LazyClients)
 
-    def __init__(self, /, **data: Any) -> None:
+    def __init__(
+        self,
+        /,
+        *,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        **data: Any,
+    ) -> None:
         super().__init__(**data)
         # Checked after validation, not in a validator: pydantic would wrap the error in a
         # ValidationError that carries the whole input, token included. Opens nothing.
         check_connection(self.base_url, self.gateway_id, self._gateway_options())
+        if http_client is not None or async_http_client is not None:
+            self._clients = LazyClients(http_client, async_http_client)
 
     def connection_settings(self) -> ClientSettings:
         """The connection fields as they are now (clients are rebuilt when they change)."""

@@ -13,15 +13,16 @@ What is here:
 - connection: ``ConnectionFields``, the pydantic mixin every adapter class inherits
   (credentials and endpoint from the arguments, then the environment; ``http_client=`` and
   ``async_http_client=`` injection; ``sync_client()``/``async_client()``/``close()``/``aclose()``),
-  and ``LazyClients``, the clients behind it (one sync pool, one async pool per event loop);
+  and ``LazyClients``, the clients behind it (one sync pool, one async pool per event loop),
+  built from a ``ClientSettings`` snapshot of the fields;
 - options: ``SAMPLING_OPTIONS``, ``REASONING_OPTIONS`` and ``FIELD_OPTIONS`` (the ``ChatOptions``
   an adapter class carries as fields of the same name: sent unless None, a call's keyword
   argument wins); per-call routing: ``Routing`` and ``pop_routing`` (a call's
   ``fallback_models=`` and ``gateway=``, kept apart from what the request asks);
-- wire rules an adapter applies before the core sees its options: ``normalize_tool_choice``
-  (every framework's ``tool_choice`` forms to the wire's); ``result_shape`` (which of the four
-  result families a model answers in); ``sends_stream`` (whether a stream request really
-  streams: JSON mode does not, the answer then comes as one chunk);
+- wire rules: ``normalize_tool_choice`` (every framework's ``tool_choice`` forms to the
+  wire's); ``result_shape`` (the ``ResultShape`` a model answers in: legacy, scout, openai,
+  responses); ``sends_stream`` (whether a stream request really streams: in JSON mode it does
+  not, and the whole answer comes as one chunk; the core applies it to every stream);
 - embedding: ``embedding_batch_limit``, ``DEFAULT_EMBEDDING_BATCH_LIMIT``,
   ``DEFAULT_EMBED_CONCURRENCY``, and ``map_in_threads`` (a few sync calls side by side);
 - streaming: ``chunk_from_result`` (a whole answer as the one last chunk of a stream).

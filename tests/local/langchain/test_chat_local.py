@@ -25,6 +25,7 @@ from workers_ai import (
     NotFoundError,
     RateLimitError,
     StreamError,
+    json_response_format,
 )
 from workers_ai_local import LocalServer
 
@@ -324,6 +325,27 @@ def test_json_mode_does_not_stream_on_workers_ai(server: LocalServer) -> None:
     chunks = list(ChatWorkersAI(model=LEGACY).with_structured_output(Joke).stream("cats"))
     assert all(isinstance(c, Joke) for c in chunks)
     assert "stream" not in last_body(server)
+
+
+@pytest.mark.parametrize("model", [LEGACY, OPENAI])
+async def test_json_mode_streams_one_whole_chunk_sync_and_async(
+    server: LocalServer, model: str
+) -> None:
+    """The core's rule, not the adapter's: a stream in JSON mode is sent without stream=true
+    (nor stream_options) and the whole JSON answer comes as the one, last chunk."""
+    llm = ChatWorkersAI(model=model, stream_usage=False).bind(
+        response_format=json_response_format(Joke)
+    )
+    sync_chunks = list(llm.stream("cats"))
+    async_chunks = [chunk async for chunk in llm.astream("cats")]
+    for chunks in (sync_chunks, async_chunks):
+        assert len(chunks) == 1
+        assert isinstance(chunks[0], AIMessageChunk)
+        assert chunks[0].chunk_position == "last"
+        Joke.model_validate_json(str(chunks[0].content))
+    for request in data_requests(server):
+        assert "stream" not in request["body"]
+        assert "stream_options" not in request["body"]
 
 
 def test_structured_output_include_raw(server: LocalServer) -> None:

@@ -11,7 +11,7 @@ from llama_index.embeddings.workers_ai import WorkersAIEmbedding
 from llama_index.llms.workers_ai import WorkersAI
 
 if TYPE_CHECKING:
-    from workers_ai.local import LocalServer
+    from workers_ai_local import LocalServer
 
 # One model per result shape the server answers in (legacy ``response``, llama-4 "scout", an
 # OpenAI ``chat.completion`` inside ``result``, the Responses API's ``output`` items), and a

@@ -9,7 +9,7 @@ from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.storage.kvstore import SimpleKVStore
 
 from tests.local.llama_index.conftest import local_embedding
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 BGE = "@cf/baai/bge-base-en-v1.5"
 QWEN = "@cf/qwen/qwen3-embedding-0.6b"

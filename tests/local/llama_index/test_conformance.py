@@ -15,7 +15,7 @@ from tests.standard.llama_index.conformance import EmbeddingConformance, LLMConf
 from workers_ai import WorkersAIError
 
 if TYPE_CHECKING:
-    from workers_ai.local import LocalServer
+    from workers_ai_local import LocalServer
 
 
 class TestWorkersAIConformance(LLMConformance):

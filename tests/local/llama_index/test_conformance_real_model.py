@@ -28,7 +28,7 @@ from tests.standard.llama_index.conformance import EmbeddingConformance, LLMConf
 from workers_ai import WorkersAIError
 
 if TYPE_CHECKING:
-    from workers_ai.local import LocalServer
+    from workers_ai_local import LocalServer
 
 # Imported to run here, against the real model, with this module's make_llm and make_embedding.
 __all__ = [

@@ -16,7 +16,7 @@ from tests.local.llama_index.conftest import local_llm
 from workers_ai import model_spec
 from workers_ai._catalog import catalog
 from workers_ai._tokens import estimate_prompt_tokens, token_pieces
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 CHAT_MODELS = sorted(
     spec.name

@@ -17,7 +17,7 @@ from tests.local.llama_index.conftest import FAMILY_MODELS, local_embedding, loc
 from workers_ai import APITimeoutError, AuthenticationError, NotFoundError, RateLimitError
 
 if TYPE_CHECKING:
-    from workers_ai.local import LocalServer
+    from workers_ai_local import LocalServer
 
 LEGACY = FAMILY_MODELS["legacy"]
 OPENAI = FAMILY_MODELS["openai"]

@@ -13,7 +13,7 @@ from llama_index.core.tools import FunctionTool
 
 from tests.local.llama_index.conftest import local_llm
 from workers_ai import InvalidRequestError
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 GPT = "@cf/openai/gpt-oss-120b"
 GLM = "@cf/zai-org/glm-4.7-flash"

@@ -22,7 +22,7 @@ from tests.standard.llama_index.conformance import (
 from workers_ai import QuotaExceededError, ServerError, StreamError
 
 if TYPE_CHECKING:
-    from workers_ai.local import LocalServer
+    from workers_ai_local import LocalServer
 
 PROMPT = "count these six words right now"
 

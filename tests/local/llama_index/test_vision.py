@@ -19,7 +19,7 @@ from llama_index.core.base.llms.types import ChatMessage, ImageBlock, MessageRol
 from tests.local.langchain.images import PNG_1X1, PNG_1X1_B64
 from tests.local.llama_index.conftest import local_llm
 from workers_ai.errors import InvalidRequestError
-from workers_ai.local import LocalServer
+from workers_ai_local import LocalServer
 
 VISION = "@cf/meta/llama-4-scout-17b-16e-instruct"
 NO_VISION = "@cf/meta/llama-3.1-8b-instruct-fp8"

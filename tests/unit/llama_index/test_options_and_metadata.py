@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from llama_index.core.program.utils import FlexibleModel
 from pydantic import BaseModel
@@ -11,9 +13,9 @@ from llama_index.llms.workers_ai._metadata import (
     catalog_capabilities,
     lookup_capabilities,
 )
-from llama_index.llms.workers_ai._options import chat_options, json_schema_format, tool_options
+from llama_index.llms.workers_ai._options import chat_options, tool_options
 from llama_index.llms.workers_ai._structured import parse_object, parse_partial_object
-from workers_ai import ModelInfo, ServerError
+from workers_ai import InvalidRequestError, ModelInfo, ServerError, json_response_format
 
 OPENAI = "@cf/qwen/qwen3-30b-a3b-fp8"
 LEGACY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
@@ -47,15 +49,32 @@ def test_no_tools_no_tool_options() -> None:
     )
 
 
+NAMED_F = {"type": "function", "function": {"name": "f"}}
+
+
 @pytest.mark.parametrize(
     ("choice", "required", "sent"),
-    [(None, False, "auto"), (None, True, "required"), ("f", True, "f"), ("none", True, "none")],
+    [
+        (None, False, "auto"),
+        (None, True, "required"),
+        ("f", True, NAMED_F),
+        ("none", True, "none"),
+        ({"name": "f"}, False, NAMED_F),
+        (NAMED_F, False, NAMED_F),
+    ],
 )
-def test_tool_choice(choice: str | None, required: bool, sent: str) -> None:
+def test_tool_choice(choice: Any, required: bool, sent: Any) -> None:
     options = tool_options(
         LEGACY, [TOOL], tool_choice=choice, tool_required=required, allow_parallel_tool_calls=False
     )
     assert options == {"tools": [TOOL], "tool_choice": sent}
+
+
+def test_tool_choice_must_name_a_tool_sent() -> None:
+    with pytest.raises(InvalidRequestError, match="'g'"):
+        tool_options(
+            LEGACY, [TOOL], tool_choice="g", tool_required=False, allow_parallel_tool_calls=False
+        )
 
 
 def test_parallel_tool_calls_only_for_openai_style_models() -> None:
@@ -70,13 +89,14 @@ class Page(BaseModel):
     number: int
 
 
-def test_json_schema_format_names_and_schema() -> None:
+def test_json_mode_asks_for_the_output_class_schema() -> None:
+    """What JSON-mode structured output sends: the core's one builder (names cleaned there)."""
     Generic = type("Page[int]", (Page,), {})
-    assert json_schema_format(Page) == {
+    assert json_response_format(Page) == {
         "type": "json_schema",
         "json_schema": {"name": "Page", "schema": Page.model_json_schema()},
     }
-    assert json_schema_format(Generic)["json_schema"]["name"] == "Page_int_"
+    assert json_response_format(Generic)["json_schema"]["name"] == "Page_int_"
 
 
 def test_parse_object() -> None:

@@ -17,9 +17,13 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
 from typing_extensions import Self
 
 from workers_ai import DEFAULT_EMBEDDING_MODEL
-from workers_ai._catalog import DEFAULT_EMBEDDING_BATCH_LIMIT, embedding_batch_limit
-from workers_ai._clients import ConnectionFields, LazyClients
-from workers_ai._config import DEFAULT_EMBED_CONCURRENCY
+from workers_ai.adapters import (
+    DEFAULT_EMBED_CONCURRENCY,
+    DEFAULT_EMBEDDING_BATCH_LIMIT,
+    ConnectionFields,
+    LazyClients,
+    embedding_batch_limit,
+)
 
 if TYPE_CHECKING:
     import httpx

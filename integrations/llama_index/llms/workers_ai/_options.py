@@ -5,18 +5,11 @@ Pure functions, shared by the sync and async paths and by tool calling and JSON 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from pydantic import BaseModel
-
 from workers_ai import ChatOptions
-from workers_ai._catalog import result_shape
-from workers_ai._request import SAMPLING_OPTIONS
-
-# WorkersAI fields sent as request options under their own names (None is not sent).
-SAMPLING_FIELDS = (*SAMPLING_OPTIONS, "stop", "reasoning_effort", "thinking")
+from workers_ai.adapters import normalize_tool_choice, result_shape
 
 
 def chat_options(
@@ -47,25 +40,17 @@ def tool_options(
     tool_required: bool,
     allow_parallel_tool_calls: bool,
 ) -> dict[str, Any]:
-    """``tools``/``tool_choice`` for a chat with tools; an explicit ``tool_choice`` wins."""
+    """``tools``/``tool_choice`` for a chat with tools; an explicit ``tool_choice`` wins over
+    ``tool_required`` (the core's ``normalize_tool_choice`` maps both)."""
     if not tool_specs:
         return {}
-    choice = tool_choice if tool_choice is not None else ("required" if tool_required else "auto")
+    names = [spec["function"]["name"] for spec in tool_specs if "function" in spec]
+    choice = normalize_tool_choice(
+        tool_choice, names if len(names) == len(tool_specs) else None, required=tool_required
+    )
     options: dict[str, Any] = {"tools": list(tool_specs), "tool_choice": choice}
     if result_shape(model) == "openai":
         # Only the OpenAI-style models know this field; for the others the client keeps the
         # first call (see WorkersAI._validate_chat_with_tools_response).
         options["extra"] = {"parallel_tool_calls": allow_parallel_tool_calls}
     return options
-
-
-def json_schema_format(output_cls: type[BaseModel]) -> dict[str, Any]:
-    """JSON mode for ``output_cls``; the core sends the schema in the form the model expects."""
-    return {
-        "type": "json_schema",
-        "json_schema": {
-            # OpenAI-style models take names matching ^[a-zA-Z0-9_-]+$ (not "Page[int]").
-            "name": re.sub(r"[^a-zA-Z0-9_-]", "_", output_cls.__name__),
-            "schema": output_cls.model_json_schema(),
-        },
-    }

@@ -6,6 +6,10 @@ program mode they ask for the output class's JSON schema as ``response_format`` 
 without JSON mode (it answers 400, or ignores the format and answers with text that is not JSON)
 is asked again through LlamaIndex's own programs: a forced tool call when it can call tools,
 else text parsing. Other program modes go to LlamaIndex unchanged.
+
+Workers AI's JSON mode does not stream: the core sends a stream request in JSON mode without
+``stream`` (``workers_ai.adapters.sends_stream``), so ``stream_structured_predict`` yields the
+whole object at once, as the one chunk the answer comes in.
 """
 
 from __future__ import annotations
@@ -30,9 +34,7 @@ from llama_index.core.types import BasePydanticProgram, PydanticProgramMode
 from llama_index_instrumentation import get_dispatcher
 from pydantic import BaseModel, ValidationError
 
-from workers_ai import BadRequestError
-
-from ._options import json_schema_format
+from workers_ai import BadRequestError, json_response_format
 
 logger = logging.getLogger(__name__)
 dispatcher = get_dispatcher(__name__)
@@ -99,7 +101,7 @@ class JsonModeLLM(FunctionCallingLLM):
     def _fallback_program(
         self, output_cls: type[Model], prompt: PromptTemplate, why: str
     ) -> BasePydanticProgram[Model]:
-        # core-gap: workers_ai._models does not record which models take JSON mode, so it is
+        # core-gap: the model catalog does not record which models take JSON mode, so it is
         # tried first and, when refused or ignored, the object is asked for another way.
         tool = self.metadata.is_function_calling_model
         logger.info(
@@ -134,7 +136,7 @@ class JsonModeLLM(FunctionCallingLLM):
         messages = self._structured_messages(prompt, prompt_args)
         try:
             response = self.chat(
-                messages, response_format=json_schema_format(output_cls), **(llm_kwargs or {})
+                messages, response_format=json_response_format(output_cls), **(llm_kwargs or {})
             )
             text, why = response.message.content or "", "the answer is not JSON"
         except BadRequestError as error:
@@ -163,7 +165,7 @@ class JsonModeLLM(FunctionCallingLLM):
         messages = self._structured_messages(prompt, prompt_args)
         try:
             response = await self.achat(
-                messages, response_format=json_schema_format(output_cls), **(llm_kwargs or {})
+                messages, response_format=json_response_format(output_cls), **(llm_kwargs or {})
             )
             text, why = response.message.content or "", "the answer is not JSON"
         except BadRequestError as error:
@@ -193,7 +195,7 @@ class JsonModeLLM(FunctionCallingLLM):
         text, why, last = "", "the answer is not JSON", None
         try:
             for response in self.stream_chat(
-                messages, response_format=json_schema_format(output_cls), **(llm_kwargs or {})
+                messages, response_format=json_response_format(output_cls), **(llm_kwargs or {})
             ):
                 text = response.message.content or ""
                 partial = parse_partial_object(output_cls, text)
@@ -236,7 +238,7 @@ class JsonModeLLM(FunctionCallingLLM):
             text, why, last = "", "the answer is not JSON", None
             try:
                 stream = await self.astream_chat(
-                    messages, response_format=json_schema_format(output_cls), **(llm_kwargs or {})
+                    messages, response_format=json_response_format(output_cls), **(llm_kwargs or {})
                 )
                 async for response in stream:
                     text = response.message.content or ""

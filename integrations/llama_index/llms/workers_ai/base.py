@@ -28,8 +28,7 @@ from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
 from workers_ai import DEFAULT_CHAT_MODEL, ChatOptions, ModelInfo
-from workers_ai._clients import ConnectionFields, LazyClients
-from workers_ai._request import Routing, pop_routing
+from workers_ai.adapters import FIELD_OPTIONS, ConnectionFields, Routing, pop_routing
 
 from ._convert import (
     StreamAccumulator,
@@ -40,11 +39,10 @@ from ._convert import (
     tool_selections,
 )
 from ._metadata import Capabilities, lookup_capabilities
-from ._options import SAMPLING_FIELDS, chat_options, tool_options
+from ._options import chat_options, tool_options
 from ._structured import JsonModeLLM
 
 if TYPE_CHECKING:
-    import httpx
     from llama_index.core.tools.types import BaseTool
 
 
@@ -53,7 +51,10 @@ class WorkersAI(JsonModeLLM, ConnectionFields):
 
     Credentials come from ``account_id=``/``api_token=`` or from CLOUDFLARE_ACCOUNT_ID and
     CLOUDFLARE_API_TOKEN; ``base_url=`` (or WORKERS_AI_BASE_URL) points it at another server,
-    such as ``workers-ai serve``.
+    such as ``workers-ai serve``. ``http_client=`` (an ``httpx.Client``) and
+    ``async_http_client=`` (an ``httpx.AsyncClient``) carry every request instead; they stay
+    yours to close. In JSON mode (``response_format=``, structured output) a stream comes as
+    one chunk holding the whole answer: Workers AI's JSON mode does not stream.
 
         from llama_index.llms.workers_ai import WorkersAI
 
@@ -99,16 +100,6 @@ class WorkersAI(JsonModeLLM, ConnectionFields):
     )
 
     _capabilities: tuple[str, Capabilities] | None = PrivateAttr(default=None)
-
-    def __init__(
-        self,
-        *,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
-        **data: Any,
-    ) -> None:
-        super().__init__(**data)
-        self._clients = LazyClients(http_client, async_http_client)
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -157,7 +148,8 @@ class WorkersAI(JsonModeLLM, ConnectionFields):
         """A call's routing (``fallback_models=``, ``gateway=``) and its request options."""
         call_kwargs = dict(call_kwargs)
         routing = pop_routing(call_kwargs)
-        defaults = {name: getattr(self, name) for name in SAMPLING_FIELDS}
+        # The fields sent as request options under their own names (None is not sent).
+        defaults = {name: getattr(self, name) for name in FIELD_OPTIONS}
         return routing, chat_options(defaults, self.additional_kwargs, call_kwargs)
 
     def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:
