@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
 
 from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field
 
 from workers_ai import DEFAULT_EMBEDDING_MODEL
-from workers_ai.adapters import (
-    DEFAULT_EMBED_CONCURRENCY,
-    ConnectionFields,
-    embedding_batch_limit,
-    map_in_threads,
-)
-
-
-class _Progress(Protocol):
-    def update(self, n: int) -> Any: ...
-
-
-class _NoProgress:
-    def update(self, n: int) -> None:
-        return None
-
-
-def batches(texts: list[str], size: int) -> list[list[str]]:
-    return [texts[i : i + size] for i in range(0, len(texts), size)]
+from workers_ai.adapters import DEFAULT_EMBED_CONCURRENCY, ConnectionFields, embedding_batch_limit
 
 
 class WorkersAIEmbeddings(ConnectionFields, Embeddings):
@@ -53,75 +33,64 @@ class WorkersAIEmbeddings(ConnectionFields, Embeddings):
     batch_size: int = Field(default=100, ge=1)
     """Texts per request (capped at the model's own limit)."""
     max_concurrency: int = Field(default=DEFAULT_EMBED_CONCURRENCY, ge=1)
-    """Requests in flight at once (``embed_documents`` on threads, ``aembed_documents`` on the
-    event loop); 1 sends them one after another."""
+    """Requests (Batch-API jobs, with ``use_batch_api``) in flight at once (``embed_documents``
+    on threads, ``aembed_documents`` on the event loop); 1 sends them one after another."""
     show_progress: bool = False
     """Show a tqdm progress bar when the texts take more than one request."""
     use_batch_api: bool = False
     """Queue the requests on Cloudflare's Batch API and poll for the results: for corpora too
-    big to push from one machine (slower to start; no progress bar)."""
+    big to push from one machine (slower to start; the progress bar moves a job at a time)."""
 
-    def _batches(self, texts: list[str]) -> list[list[str]]:
-        if not texts:
-            return []
-        return batches(list(texts), min(self.batch_size, embedding_batch_limit(self.model)))
+    def _requests(self, texts: list[str]) -> int:
+        size = min(self.batch_size, embedding_batch_limit(self.model))
+        return -(-len(texts) // size)
 
     @contextmanager
-    def _progress(self, total: int, requests: int) -> Iterator[_Progress]:
-        if not self.show_progress or requests < 2:
-            yield _NoProgress()
+    def _progress(self, texts: list[str]) -> Iterator[Callable[[int], object] | None]:
+        """The core's ``on_batch`` callback: a tqdm bar's ``update`` when asked for and the
+        texts take more than one request."""
+        if not self.show_progress or self._requests(texts) < 2:
+            yield None
             return
         try:
             from tqdm.auto import tqdm  # type: ignore[import-untyped]
         except ImportError as exc:
-            raise ImportError(
-                "show_progress=True needs tqdm: pip install tqdm (or workers-ai-integrations[all])"
-            ) from exc
-        with tqdm(total=total, desc="Embedding", unit="text") as bar:
-            yield bar
+            raise ImportError("show_progress=True needs tqdm: pip install tqdm") from exc
+        with tqdm(total=len(texts), desc="Embedding", unit="text") as bar:
+            yield bar.update
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
         client = self.sync_client()
-        if self.use_batch_api:
-            if not texts:
-                return []
-            return client.embed(
-                self.model, texts, batch_size=self.batch_size, use_batch_api=True
-            ).vectors
-        planned = self._batches(texts)
-        with self._progress(len(texts), len(planned)) as progress:
-            results = map_in_threads(
-                lambda batch: client.embed(self.model, batch).vectors,
-                planned,
-                self.max_concurrency,
-                on_done=lambda vectors: progress.update(len(vectors)),
+        with self._progress(texts) as on_batch:
+            result = client.embed(
+                self.model,
+                texts,
+                batch_size=self.batch_size,
+                concurrency=self.max_concurrency,
+                on_batch=on_batch,
+                use_batch_api=self.use_batch_api,
             )
-        return [vector for batch_vectors in results for vector in batch_vectors]
+        return result.vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
         client = self.async_client()
-        if self.use_batch_api:
-            if not texts:
-                return []
+        with self._progress(texts) as on_batch:
             result = await client.embed(
-                self.model, texts, batch_size=self.batch_size, use_batch_api=True
+                self.model,
+                texts,
+                batch_size=self.batch_size,
+                concurrency=self.max_concurrency,
+                on_batch=on_batch,
+                use_batch_api=self.use_batch_api,
             )
-            return result.vectors
-        planned = self._batches(texts)
-        gate = asyncio.Semaphore(self.max_concurrency)
-        with self._progress(len(texts), len(planned)) as progress:
-
-            async def one(batch: list[str]) -> list[list[float]]:
-                async with gate:
-                    result = await client.embed(self.model, batch)
-                progress.update(len(batch))
-                return result.vectors
-
-            results = await asyncio.gather(*(one(batch) for batch in planned))
-        return [vector for batch_vectors in results for vector in batch_vectors]
+        return result.vectors
 
     async def aembed_query(self, text: str) -> list[float]:
         return (await self.aembed_documents([text]))[0]

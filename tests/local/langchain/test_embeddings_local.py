@@ -7,16 +7,15 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from langchain_workers_ai import WorkersAIEmbeddings
 from workers_ai import (
     APIConnectionError,
     APITimeoutError,
-    AsyncWorkersAI,
     AuthenticationError,
     NotFoundError,
-    WorkersAI,
 )
 from workers_ai_local import LocalServer
 
@@ -57,58 +56,76 @@ def test_empty_input_sends_nothing(server: LocalServer) -> None:
     assert embed_bodies(server) == []
 
 
-@pytest.mark.parametrize("limit", [1, 3])
-def test_sync_keeps_order_and_bounds_concurrency(
-    server: LocalServer, monkeypatch: pytest.MonkeyPatch, limit: int
-) -> None:
-    lock = threading.Lock()
-    in_flight = peak = 0
-    original = WorkersAI.embed
+class Gauge:
+    """Requests in flight at the transport: the most at once, whatever sends them."""
 
-    def counting_embed(self: WorkersAI, model: str, batch: Any) -> Any:
-        nonlocal in_flight, peak
-        with lock:
-            in_flight += 1
-            peak = max(peak, in_flight)
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = self.peak = 0
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+
+class GaugedTransport(httpx.HTTPTransport):
+    def __init__(self, gauge: Gauge) -> None:
+        super().__init__()
+        self.gauge = gauge
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.gauge.enter()
         try:
-            time.sleep(0.02)  # let the other batches start if the limit allows
-            return original(self, model, batch)
+            time.sleep(0.02)  # let the other requests start if the limit allows
+            return super().handle_request(request)
         finally:
-            with lock:
-                in_flight -= 1
+            self.gauge.leave()
 
+
+class AsyncGaugedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, gauge: Gauge) -> None:
+        super().__init__()
+        self.gauge = gauge
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.gauge.enter()
+        try:
+            await asyncio.sleep(0.01)
+            return await super().handle_async_request(request)
+        finally:
+            self.gauge.leave()
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_sync_keeps_order_and_bounds_concurrency(server: LocalServer, limit: int) -> None:
     docs = texts(40)
     expected = [WorkersAIEmbeddings(model=BGE).embed_query(doc) for doc in docs]
-    monkeypatch.setattr(WorkersAI, "embed", counting_embed)
-    embeddings = WorkersAIEmbeddings(model=BGE, batch_size=5, max_concurrency=limit)
-    assert embeddings.embed_documents(docs) == expected
-    assert peak == limit
+    gauge = Gauge()
+    with httpx.Client(transport=GaugedTransport(gauge)) as http:
+        embeddings = WorkersAIEmbeddings(
+            model=BGE, batch_size=5, max_concurrency=limit, http_client=http
+        )
+        assert embeddings.embed_documents(docs) == expected
+    assert gauge.peak == limit
 
 
-async def test_async_keeps_order_and_bounds_concurrency(
-    server: LocalServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    in_flight = peak = 0
-    original = AsyncWorkersAI.embed
-
-    async def counting_embed(self: AsyncWorkersAI, model: str, batch: Any) -> Any:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        try:
-            await asyncio.sleep(0.01)  # let the other batches start if the gate allows
-            return await original(self, model, batch)
-        finally:
-            in_flight -= 1
-
-    monkeypatch.setattr(AsyncWorkersAI, "embed", counting_embed)
-    embeddings = WorkersAIEmbeddings(model=BGE, batch_size=5, max_concurrency=3)
-    docs = texts(40)
-    vectors = await embeddings.aembed_documents(docs)
-    assert peak == 3
-    assert len(embed_bodies(server)) == 8
-    assert vectors == embeddings.embed_documents(docs)
-    assert await embeddings.aembed_query(docs[3]) == vectors[3]
+async def test_async_keeps_order_and_bounds_concurrency(server: LocalServer) -> None:
+    gauge = Gauge()
+    async with httpx.AsyncClient(transport=AsyncGaugedTransport(gauge)) as http:
+        embeddings = WorkersAIEmbeddings(
+            model=BGE, batch_size=5, max_concurrency=3, async_http_client=http
+        )
+        docs = texts(40)
+        vectors = await embeddings.aembed_documents(docs)
+        assert gauge.peak == 3
+        assert len(embed_bodies(server)) == 8
+        assert vectors == embeddings.embed_documents(docs)
+        assert await embeddings.aembed_query(docs[3]) == vectors[3]
 
 
 def test_retries_through_the_embeddings(server: LocalServer) -> None:

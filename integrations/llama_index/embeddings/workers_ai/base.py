@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
@@ -21,12 +20,8 @@ from workers_ai.adapters import (
     DEFAULT_EMBED_CONCURRENCY,
     DEFAULT_EMBEDDING_BATCH_LIMIT,
     ConnectionFields,
-    LazyClients,
     embedding_batch_limit,
 )
-
-if TYPE_CHECKING:
-    import httpx
 
 
 class _LoopGates:
@@ -81,16 +76,6 @@ class WorkersAIEmbedding(BaseEmbedding, ConnectionFields):
     )
 
     _gates: _LoopGates = PrivateAttr(default_factory=lambda: _LoopGates())
-
-    def __init__(
-        self,
-        *,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
-        **data: Any,
-    ) -> None:
-        super().__init__(**data)
-        self._clients = LazyClients(http_client, async_http_client)
 
     @model_validator(mode="after")
     def _batch_within_model_limit(self) -> Self:
