@@ -1,4 +1,4 @@
-"""Write ``integrations/workers_ai/catalog.json``, the model catalog the client and the server read.
+"""Write the model catalog the client and the server read (``workers_ai/catalog.json``).
 
     python scripts/refresh_catalog.py                 # from the reference catalog (default path)
     python scripts/refresh_catalog.py --reference F   # from another copy of it
@@ -29,7 +29,7 @@ from workers_ai._catalog import TEXT_GENERATION, Catalog, ModelSpec
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "workers-ai-models-2026.json"
 SUPPLEMENT = Path(__file__).resolve().parent / "catalog_supplement.json"
-OUTPUT = ROOT / "integrations" / "workers_ai" / "catalog.json"
+OUTPUT = ROOT / "integrations" / "workers-ai" / "workers_ai" / "catalog.json"
 
 # The reference's result_shape values -> ours.
 _SHAPES = {

@@ -16,8 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "integrations"
 ADAPTERS = {
-    "langchain_workers_ai": ROOT / "langchain_workers_ai",
-    "llama_index": ROOT / "llama_index",
+    "langchain_workers_ai": ROOT / "langchain-workers-ai" / "langchain_workers_ai",
+    "llama_index.llms": ROOT / "llama-index-llms-workers-ai" / "llama_index",
+    "llama_index.embeddings": ROOT / "llama-index-embeddings-workers-ai" / "llama_index",
 }
 
 

@@ -11,7 +11,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 PACKAGES = (
-    "workers-ai-integrations",
+    "workers-ai",
+    "langchain-workers-ai",
+    "llama-index-llms-workers-ai",
+    "llama-index-embeddings-workers-ai",
     "httpx",
     "httpx-sse",
     "pydantic",

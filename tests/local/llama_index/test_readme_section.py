@@ -60,7 +60,7 @@ def readme_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     exports, serve_args = server_setup()
     port_at = serve_args.index("--port") + 1
     written_port, serve_args[port_at] = serve_args[port_at], "0"
-    env = {**os.environ, **exports, "PYTHONPATH": str(ROOT / "integrations")}
+    env = {**os.environ, **exports}
     env.pop("WORKERS_AI_BASE_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "workers_ai.cli", *serve_args],

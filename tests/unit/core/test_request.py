@@ -6,14 +6,8 @@ from typing import Any
 
 import pytest
 
-from workers_ai._request import (
-    ChatOptions,
-    build_chat_body,
-    check_run_payload,
-    embedding_batches,
-    normalize_tool,
-    normalize_tool_choice,
-)
+from workers_ai._chat_options import ChatOptions, normalize_tool, normalize_tool_choice
+from workers_ai._request import build_chat_body, check_run_payload, embedding_batches
 from workers_ai.errors import InvalidRequestError
 
 LEGACY = "@cf/meta/llama-3.1-8b-instruct-fp8"

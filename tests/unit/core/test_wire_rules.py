@@ -9,7 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from workers_ai import ChatOptions, InvalidRequestError, json_response_format
-from workers_ai._request import build_chat_body, schema_name, split_json_schema
+from workers_ai._chat_options import schema_name, split_json_schema
+from workers_ai._request import build_chat_body
 from workers_ai.adapters import normalize_tool_choice, sends_stream
 
 LEGACY = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"

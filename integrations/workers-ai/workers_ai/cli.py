@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ._catalog import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
-from ._request import ChatOptions
+from ._chat_options import ChatOptions
 from .client import WorkersAI
 from .errors import ConfigurationError, WorkersAIError
 from .types import Message

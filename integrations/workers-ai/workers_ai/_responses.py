@@ -10,12 +10,10 @@ is ``text.format``, the output budget ``max_output_tokens``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._chat_options import ChatOptions, normalize_tool, normalize_tool_choice, split_json_schema
 from .errors import InvalidRequestError
-
-if TYPE_CHECKING:
-    from ._request import ChatOptions
 
 # Chat options the Responses API has no field for: refused rather than silently dropped
 # (``stop`` is applied by the client itself: see _request.client_side_stop).
@@ -119,8 +117,6 @@ def _tool_choice(choice: str | Mapping[str, Any]) -> str | dict[str, Any]:
 
 def _text_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
     """JSON mode as the Responses API's ``text.format``: ``{type, name, schema, strict}``."""
-    from ._request import split_json_schema
-
     kind = response_format.get("type")
     if kind in ("text", "json_object") and "json_schema" not in response_format:
         return {"format": {"type": kind}}
@@ -144,8 +140,6 @@ def responses_body(
     stream: bool,
 ) -> dict[str, Any]:
     """A Responses request from the chat input (``prompt`` or normalized ``messages``)."""
-    from ._request import normalize_tool, normalize_tool_choice
-
     refused = [name for name in _NOT_IN_RESPONSES if options.get(name)]
     if refused:
         raise InvalidRequestError(

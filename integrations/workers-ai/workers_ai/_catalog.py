@@ -205,7 +205,8 @@ def spec_from_record(record: Mapping[str, Any]) -> ModelSpec:
 
 class Catalog:
     """Every model by name, with name resolution and lookups across the catalog. A record
-    becomes a :class:`ModelSpec` when first asked for (all of them cost ~1.6 ms)."""
+    becomes a :class:`ModelSpec` when first asked for: most programs name a handful of the
+    catalog's models, and building every one would add to the first call (bench/RESULTS.md)."""
 
     def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
         self._records = {str(r["name"]): r for r in records}

@@ -36,6 +36,7 @@ from ._catalog import (
     embedding_batch_limit,
     result_shape,
 )
+from ._chat_options import normalize_tool_choice
 from ._clients import ClientSettings, ConnectionFields, LazyClients
 from ._config import DEFAULT_EMBED_CONCURRENCY
 from ._request import (
@@ -43,7 +44,6 @@ from ._request import (
     REASONING_OPTIONS,
     SAMPLING_OPTIONS,
     Routing,
-    normalize_tool_choice,
     pop_routing,
     sends_stream,
 )

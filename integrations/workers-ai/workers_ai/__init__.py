@@ -15,9 +15,9 @@ from ._catalog import (
     Reasoning,
     model_spec,
 )
+from ._chat_options import ChatOptions, json_response_format
 from ._gateway import GatewayOptions
 from ._ratelimit import RateLimiter
-from ._request import ChatOptions, json_response_format
 from ._tasks import Classification, Segment, Transcription, Word
 from ._tokens import estimate_prompt_tokens, estimate_text_tokens, token_pieces
 from .errors import (
@@ -59,8 +59,9 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # The clients bring httpx (60-90 ms to import where its CLI's click, rich and pygments are
-    # installed): they load when first named, so an adapter's import costs only what it uses.
+    # The clients bring httpx (the largest part of our import time where its CLI's click, rich
+    # and pygments are installed; bench/RESULTS.md): they load when first named, so an
+    # adapter's import costs only what it uses.
     if name in ("WorkersAI", "AsyncWorkersAI"):
         from . import client
 

@@ -21,6 +21,7 @@ import httpx
 from pydantic import SecretStr
 from typing_extensions import Self, Unpack
 
+from ._chat_options import ChatOptions
 from ._config import DEFAULT_EMBED_CONCURRENCY
 from ._gateway import GatewayOptions
 from ._operations import DEFAULT_BATCH_POLL_INTERVAL, DEFAULT_BATCH_TIMEOUT, Operations
@@ -38,7 +39,6 @@ from ._plan import (
     unexpected,
 )
 from ._ratelimit import RateLimiter
-from ._request import ChatOptions
 from ._tasks import Classification, Transcription
 from ._threads import map_in_threads
 from .types import (

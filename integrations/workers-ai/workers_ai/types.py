@@ -28,7 +28,8 @@ class Message(TypedDict):
 
 class _Model(BaseModel):
     # Validators are built on first use, not at import: an embeddings-only program never pays
-    # for the chat result types (building them all is ~20 ms of `import workers_ai`).
+    # for the chat result types (building them all would dominate `import workers_ai`;
+    # bench/RESULTS.md).
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from . import _batch, _tasks
 from ._catalog import catalog, checked_model, context_window
+from ._chat_options import ChatOptions
 from ._config import GATEWAY_TOKEN_ENV, ClientConfig, first_env
 from ._gateway import AUTH_HEADER as GATEWAY_AUTH_HEADER
 from ._gateway import GatewayOptions, gateway_options, require_gateway
@@ -33,7 +34,6 @@ from ._parse import (
 from ._plan import DRAIN, READ, READ_REST, Emit, Gather, Open, Pause, Plan, Send, WireRequest
 from ._ratelimit import RateLimiter
 from ._request import (
-    ChatOptions,
     build_chat_body,
     check_run_payload,
     client_side_stop,
@@ -69,14 +69,15 @@ logger = logging.getLogger("workers_ai")
 
 @functools.cache
 def user_agent() -> str:
-    """Our User-Agent; looked up on the first request (reading package metadata is slow)."""
-    from importlib.metadata import PackageNotFoundError, version  # ~10 ms to import
+    """Our User-Agent; looked up on the first request, not at import: importlib.metadata is
+    slow to import (bench/RESULTS.md)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     try:
-        installed = version("workers-ai-integrations")
+        installed = version("workers-ai")
     except PackageNotFoundError:  # running from a source tree
         installed = "0"
-    return f"workers-ai-integrations/{installed}"
+    return f"workers-ai/{installed}"
 
 
 MODELS_PAGE_SIZE = 100
@@ -329,7 +330,7 @@ class Operations:
 
     def _httpx_kwargs(self, request: WireRequest, pooled: bool) -> dict[str, Any]:
         """httpx's arguments for ``request``; ``pooled``: the httpx client is ours and already
-        carries the auth headers and timeout (merging them per request costs ~6 us)."""
+        carries the auth headers and timeout already."""
         kwargs: dict[str, Any] = {}
         if not pooled:
             kwargs["headers"] = self._headers()
