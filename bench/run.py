@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py                 # full size, writes bench/RESULTS.md + ratios.png
     .venv/bin/python bench/run.py --size quick --out /tmp/RESULTS.md     # the smoke test's size
 
-Needs the ``bench`` extra (``pip install -e '.[all,bench]'``): the peers, matplotlib.
+Needs the ``bench`` extra (``make bench`` installs it with every package): the peers, matplotlib.
 The local server (echo backend) runs in a process of its own over loopback; every client runs
 in worker processes (``benchlib/measure/worker.py``, ``benchlib/measure/cold.py``), so the numbers
 are the client's alone. bench/README.md says what each figure measures.
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     size = SIZES["quick" if args.quick else args.size]
     missing = _missing_extra()
     if missing:
-        print(f"missing {', '.join(missing)}: pip install -e '.[all,bench]'", file=sys.stderr)
+        print(f"missing {', '.join(missing)}: run `make bench` (it installs them)", file=sys.stderr)
         return 2
     chart = args.chart or args.out.with_name("ratios.png")
     started = time.monotonic()
@@ -244,8 +244,11 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(raw, indent=1))
     from benchlib.report.chart import draw
     from benchlib.report.markdown import render
+    from benchlib.report.sections import costs_of, with_costs
 
-    args.out.write_text(render(raw, chart_link=os.path.relpath(chart, args.out.parent)))
+    kept = costs_of(args.out.read_text()) if args.out.exists() else None
+    report = render(raw, chart_link=os.path.relpath(chart, args.out.parent))
+    args.out.write_text(with_costs(report, kept))
     draw(raw, chart)
     _log(f"wrote {args.out} and {chart}", started)
     return 0

@@ -71,11 +71,11 @@ EMBEDDING_DIMENSIONS = 576  # SmolLM2-135M's hidden size; checked when the model
 
 DEFAULT_CONTEXT = 4096  # of the GGUF's 8192: plenty for tests, half the KV-cache memory
 # Longer texts are truncated to this many tokens: bge's documented input limit, and it bounds
-# a text's cost (prompt evaluation runs at ~150 tokens/s).
+# a text's cost (prompt evaluation is slow on a CPU; bench/RESULTS.md).
 EMBEDDING_CONTEXT = 512
 # One thread: with two, llama.cpp's threads meet at a barrier after every op (~1000 a token),
-# and while other processes want the cores each barrier can wait a whole time slice. The same
-# 26-token answer took 0.85 s idle but 58 s under load with two threads, 1.2 s both ways with one.
+# and while other processes want the cores each barrier can wait a whole time slice: under load
+# two threads were many times slower than one (bench/RESULTS.md).
 DEFAULT_THREADS = 1
 DEFAULT_MAX_WAITING = 8
 DEFAULT_TEMPERATURE = 0.6  # Cloudflare's documented default for its text-generation models
@@ -414,7 +414,7 @@ def _sample(
     llm.set_seed(seed % _SEED_RANGE)
     if request.seed is not None:
         # Evaluate the whole prompt afresh. Reusing the cached prefix of the previous prompt saves
-        # time (prompts evaluate at only ~150 tokens/s) but changes batch shapes and so possibly
+        # time (prompt evaluation is the slow part) but changes batch shapes and so possibly
         # the last bits of the logits, and a seeded request promises the same text every time.
         llm.reset()  # type: ignore[no-untyped-call]  # llama_cpp leaves it unannotated
     temperature = DEFAULT_TEMPERATURE if request.temperature is None else request.temperature
