@@ -13,6 +13,7 @@ rebuilt when the object's connection settings change. Pure pydantic: no framewor
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import threading
 import weakref
@@ -216,6 +217,41 @@ class LazyClients:
         cached = self._async.pop(asyncio.get_running_loop(), None)
         if cached is not None:
             await cached[1].aclose()
+
+
+def argument_names(model: type[BaseModel]) -> set[str]:
+    """What ``model(...)`` takes by keyword: each field's name and every alias of it."""
+    names = set(model.model_fields)
+    for field in model.model_fields.values():
+        for alias in (field.alias, field.validation_alias):
+            if isinstance(alias, str):
+                names.add(alias)
+            elif alias is not None and hasattr(alias, "choices"):
+                names.update(c for c in alias.choices if isinstance(c, str))
+    return names | {"http_client", "async_http_client"}
+
+
+def refuse_unknown_arguments(model: type[BaseModel], data: Any, hint: str = "") -> None:
+    """Raise ``TypeError`` (as Python does for a function) naming any keyword argument
+    ``model`` has no field for, with the closest field; ``hint`` says where such options go.
+
+    For frameworks that would otherwise drop a misspelt ``temprature=`` without a word.
+    """
+    if not isinstance(data, dict):
+        return
+    known = argument_names(model)
+    unknown = sorted(str(key) for key in data if key not in known)
+    if not unknown:
+        return
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    plural = "s" if len(unknown) > 1 else ""
+    raise TypeError(
+        f"{model.__name__}() got unexpected keyword argument{plural} {', '.join(parts)}"
+        + (f"; {hint}" if hint else "")
+    )
 
 
 class ConnectionFields(BaseModel):

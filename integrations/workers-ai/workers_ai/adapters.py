@@ -14,7 +14,9 @@ What is here:
   (credentials and endpoint from the arguments, then the environment; ``http_client=`` and
   ``async_http_client=`` injection; ``sync_client()``/``async_client()``/``close()``/``aclose()``),
   and ``LazyClients``, the clients behind it (one sync pool, one async pool per event loop),
-  built from a ``ClientSettings`` snapshot of the fields;
+  built from a ``ClientSettings`` snapshot of the fields; ``refuse_unknown_arguments`` (a
+  ``TypeError`` naming a misspelt keyword and the closest field, for frameworks that would
+  drop it silently);
 - options: ``SAMPLING_OPTIONS``, ``REASONING_OPTIONS`` and ``FIELD_OPTIONS`` (the ``ChatOptions``
   an adapter class carries as fields of the same name: sent unless None, a call's keyword
   argument wins); per-call routing: ``Routing`` and ``pop_routing`` (a call's
@@ -37,7 +39,7 @@ from ._catalog import (
     result_shape,
 )
 from ._chat_options import normalize_tool_choice
-from ._clients import ClientSettings, ConnectionFields, LazyClients
+from ._clients import ClientSettings, ConnectionFields, LazyClients, refuse_unknown_arguments
 from ._config import DEFAULT_EMBED_CONCURRENCY
 from ._request import (
     FIELD_OPTIONS,
@@ -66,6 +68,7 @@ __all__ = [
     "map_in_threads",
     "normalize_tool_choice",
     "pop_routing",
+    "refuse_unknown_arguments",
     "result_shape",
     "sends_stream",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
@@ -21,6 +22,7 @@ from workers_ai.adapters import (
     DEFAULT_EMBEDDING_BATCH_LIMIT,
     ConnectionFields,
     embedding_batch_limit,
+    refuse_unknown_arguments,
 )
 
 
@@ -75,7 +77,22 @@ class WorkersAIEmbedding(BaseEmbedding, ConnectionFields):
         "job carries many requests.",
     )
 
+    show_progress: bool = Field(
+        default=False,
+        description="Show a progress bar on every batch call (get_text_embedding_batch and "
+        "its async twin, as an index or ingestion pipeline makes); a call's show_progress=True "
+        "shows one too.",
+    )
+
     _gates: _LoopGates = PrivateAttr(default_factory=lambda: _LoopGates())
+
+    # Misspelt arguments are refused, not dropped (a silently ignored modelname= would embed
+    # with the default model).
+    @model_validator(mode="before")
+    @classmethod
+    def _known_arguments_only(cls, data: Any) -> Any:
+        refuse_unknown_arguments(cls, data)
+        return data
 
     @model_validator(mode="after")
     def _batch_within_model_limit(self) -> Self:
@@ -87,6 +104,20 @@ class WorkersAIEmbedding(BaseEmbedding, ConnectionFields):
     @classmethod
     def class_name(cls) -> str:
         return "WorkersAIEmbedding"
+
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[Embedding]:
+        return super().get_text_embedding_batch(
+            texts, show_progress=show_progress or self.show_progress, **kwargs
+        )
+
+    async def aget_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[Embedding]:
+        return await super().aget_text_embedding_batch(
+            texts, show_progress=show_progress or self.show_progress, **kwargs
+        )
 
     def _embed(self, texts: list[str]) -> list[Embedding]:
         client = self.sync_client()

@@ -21,14 +21,20 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_validator
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_validator, model_validator
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
 from workers_ai import DEFAULT_CHAT_MODEL, ChatOptions, ModelInfo
-from workers_ai.adapters import FIELD_OPTIONS, ConnectionFields, Routing, pop_routing
+from workers_ai.adapters import (
+    FIELD_OPTIONS,
+    ConnectionFields,
+    Routing,
+    pop_routing,
+    refuse_unknown_arguments,
+)
 
 from ._convert import (
     StreamAccumulator,
@@ -100,6 +106,17 @@ class WorkersAI(JsonModeLLM, ConnectionFields):
     )
 
     _capabilities: tuple[str, Capabilities] | None = PrivateAttr(default=None)
+
+    # A misspelt argument is refused, not dropped: LlamaIndex classes have no place that would
+    # carry it (LangChain's model_kwargs warning has no LlamaIndex counterpart), and a silently
+    # ignored temprature=0.1 changes answers without a word.
+    @model_validator(mode="before")
+    @classmethod
+    def _known_arguments_only(cls, data: Any) -> Any:
+        refuse_unknown_arguments(
+            cls, data, "request fields the class has no field for go in additional_kwargs={...}"
+        )
+        return data
 
     @field_validator("stop", mode="before")
     @classmethod
